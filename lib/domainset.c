@@ -1,0 +1,197 @@
+/* domainset.c - hashed exact/suffix domain set; see domainset.h */
+#include "domainset.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "domain.h"
+
+struct slot {
+    uint32_t hash;
+    uint32_t off; /* offset of the entry in the arena; 0 = empty slot */
+};
+
+struct ar_domainset {
+    struct slot *slots;
+    size_t mask; /* number of slots - 1; a power of two minus one */
+    size_t count;
+    size_t nsuffix; /* entries with a leading dot */
+    char *arena;    /* NUL-terminated entries; offset 0 is a dummy byte */
+    size_t used, cap;
+};
+
+/* FNV-1a, 32 bits: short keys, good spread, no alignment needs */
+static uint32_t
+hash(const char *s, size_t len)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < len; i++) {
+        h ^= (unsigned char)s[i];
+        h *= 16777619u;
+    }
+    return h;
+}
+
+struct ar_domainset *
+ar_domainset_new(void)
+{
+    struct ar_domainset *s = calloc(1, sizeof(*s));
+    if (s == NULL)
+        return NULL;
+    s->mask = 15;
+    s->slots = calloc(s->mask + 1, sizeof(*s->slots));
+    s->cap = 256;
+    s->arena = malloc(s->cap);
+    if (s->slots == NULL || s->arena == NULL) {
+        ar_domainset_free(s);
+        return NULL;
+    }
+    s->arena[0] = '\0';
+    s->used = 1;
+    return s;
+}
+
+void
+ar_domainset_free(struct ar_domainset *s)
+{
+    if (s == NULL)
+        return;
+    free(s->slots);
+    free(s->arena);
+    free(s);
+}
+
+static const char *
+find(const struct ar_domainset *s, const char *key, size_t len, uint32_t h)
+{
+    for (size_t i = h & s->mask;; i = (i + 1) & s->mask) {
+        const struct slot *sl = &s->slots[i];
+        if (sl->off == 0)
+            return NULL;
+        if (sl->hash == h) {
+            const char *e = s->arena + sl->off;
+            if (strncmp(e, key, len) == 0 && e[len] == '\0')
+                return e;
+        }
+    }
+}
+
+static int
+grow(struct ar_domainset *s)
+{
+    size_t nmask = s->mask * 2 + 1;
+    struct slot *ns = calloc(nmask + 1, sizeof(*ns));
+    if (ns == NULL)
+        return -1;
+    for (size_t i = 0; i <= s->mask; i++) {
+        if (s->slots[i].off == 0)
+            continue;
+        size_t j = s->slots[i].hash & nmask;
+        while (ns[j].off != 0)
+            j = (j + 1) & nmask;
+        ns[j] = s->slots[i];
+    }
+    free(s->slots);
+    s->slots = ns;
+    s->mask = nmask;
+    return 0;
+}
+
+int
+ar_domainset_add(struct ar_domainset *s, const char *entry, size_t len,
+                 const char **why)
+{
+    char norm[AR_DOMAIN_MAX + 2];
+    size_t n;
+
+    if (ar_domain_normalize(entry, len, AR_DOM_SUFFIX | AR_DOM_LITERAL, norm,
+                            &n, why) < 0)
+        return -1;
+    uint32_t h = hash(norm, n);
+    if (find(s, norm, n, h) != NULL)
+        return 0;
+    /* keep the load factor under 1/2: probe runs stay short */
+    if ((s->count + 1) * 2 > s->mask + 1 && grow(s) < 0)
+        goto oom;
+    if (s->used + n + 1 > s->cap) {
+        size_t ncap = s->cap * 2;
+        while (s->used + n + 1 > ncap)
+            ncap *= 2;
+        if (ncap > UINT32_MAX)
+            goto oom;
+        char *na = realloc(s->arena, ncap);
+        if (na == NULL)
+            goto oom;
+        s->arena = na;
+        s->cap = ncap;
+    }
+    size_t off = s->used;
+    memcpy(s->arena + off, norm, n + 1);
+    s->used += n + 1;
+    size_t i = h & s->mask;
+    while (s->slots[i].off != 0)
+        i = (i + 1) & s->mask;
+    s->slots[i].hash = h;
+    s->slots[i].off = (uint32_t)off;
+    s->count++;
+    if (norm[0] == '.')
+        s->nsuffix++;
+    return 1;
+oom:
+    *why = "out of memory";
+    return -1;
+}
+
+const char *
+ar_domainset_match(const struct ar_domainset *s, const char *domain,
+                   size_t len)
+{
+    const char *e;
+
+    if (s == NULL || len == 0)
+        return NULL;
+    if ((e = find(s, domain, len, hash(domain, len))) != NULL)
+        return e;
+    if (s->nsuffix == 0 || domain[0] == '[')
+        return NULL;
+    /* ".b.c" then ".c" for "a.b.c": longest suffix first */
+    for (size_t i = 0; i < len; i++) {
+        if (domain[i] != '.')
+            continue;
+        if ((e = find(s, domain + i, len - i, hash(domain + i, len - i))))
+            return e;
+    }
+    return NULL;
+}
+
+const char *
+ar_domainset_match_name(const struct ar_domainset *s, const char *name)
+{
+    char norm[AR_DOMAIN_MAX + 2];
+    size_t n;
+    const char *why;
+
+    if (s == NULL || name == NULL ||
+        ar_domain_normalize(name, strlen(name), AR_DOM_LITERAL, norm, &n,
+                            &why) < 0)
+        return NULL;
+    return ar_domainset_match(s, norm, n);
+}
+
+size_t
+ar_domainset_count(const struct ar_domainset *s)
+{
+    return s ? s->count : 0;
+}
+
+void
+ar_domainset_foreach(const struct ar_domainset *s,
+                     void (*fn)(const char *entry, void *ctx), void *ctx)
+{
+    if (s == NULL)
+        return;
+    for (size_t i = 0; i <= s->mask; i++)
+        if (s->slots[i].off != 0)
+            fn(s->arena + s->slots[i].off, ctx);
+}

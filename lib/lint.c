@@ -1,0 +1,153 @@
+/*
+ * lint.c - warnings about a policy that loads but may not do what its
+ * maintainer meant: shadowed rules, HELO-only matches, overlapping
+ * networks, permit-everything rules, expiring rules.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "policy_int.h"
+
+#define EXPIRY_WARN_DAYS 30
+
+struct cover {
+    const struct ar_domainset *by;
+    bool all;
+};
+
+static void
+check_covered(const char *entry, void *ctx)
+{
+    struct cover *c = ctx;
+    /* ".x" is covered by ".x" or a parent suffix; "x" by either kind */
+    if (!ar_domainset_match(c->by, entry, strlen(entry)))
+        c->all = false;
+}
+
+static bool
+domains_cover(const struct ar_domainset *a, const struct ar_domainset *b)
+{
+    struct cover c = {a, true};
+    if (b == NULL)
+        return false;
+    ar_domainset_foreach(b, check_covered, &c);
+    return c.all;
+}
+
+static bool
+nets_cover(const struct ar_netset *a, const struct ar_netset *b)
+{
+    if (b == NULL)
+        return false;
+    const struct ar_cidr *v = ar_netset_entries(b);
+    for (size_t i = 0; i < ar_netset_count(b); i++)
+        if (!ar_netset_covers(a, &v[i]))
+            return false;
+    return true;
+}
+
+/* Does a match whenever b does? (then b, after a, can never decide) */
+static bool
+shadows(const struct ar_exception *a, const struct ar_exception *b)
+{
+    if (a->expires >= 0 && (b->expires < 0 || b->expires > a->expires))
+        return false;
+    if (a->networks && !nets_cover(a->networks, b->networks))
+        return false;
+    if (a->hostnames && !domains_cover(a->hostnames, b->hostnames))
+        return false;
+    if (a->helo && !domains_cover(a->helo, b->helo))
+        return false;
+    if (a->sender_domains &&
+        !domains_cover(a->sender_domains, b->sender_domains))
+        return false;
+    if (a->sender_is_local >= 0 && a->sender_is_local != b->sender_is_local)
+        return false;
+    return true;
+}
+
+static void
+overlaps(const struct ar_netset *s, const char *what, struct ar_diags *d)
+{
+    const struct ar_cidr *v = ar_netset_entries(s);
+    size_t widest = 0;
+    for (size_t i = 1; i < ar_netset_count(s); i++) {
+        if (v[i].lo <= v[widest].hi) {
+            char x[64], y[64];
+            ar_cidr_format(&v[i], x, sizeof(x));
+            ar_cidr_format(&v[widest], y, sizeof(y));
+            ar_diag_warn(d, v[i].file, v[i].line,
+                         "%s: %s overlaps %s (%s:%u)", what, x, y,
+                         v[widest].file, v[widest].line);
+        }
+        if (v[i].hi > v[widest].hi)
+            widest = i;
+    }
+}
+
+static bool
+permits_everyone(const struct ar_exception *e)
+{
+    const struct ar_cidr *v = ar_netset_entries(e->networks);
+    for (size_t i = 0; i < ar_netset_count(e->networks); i++)
+        if (v[i].prefix == 0)
+            return true;
+    return false;
+}
+
+void
+ar_policy_lint(const struct ar_policy *p, int64_t today, struct ar_diags *d)
+{
+    if (ar_domainset_count(p->local_domains) == 0)
+        ar_diag_warn(d, p->path, 0,
+                     "relay.local_domains is empty: every recipient is a "
+                     "relay attempt");
+    overlaps(p->trusted, "trusted_networks", d);
+    for (size_t i = 0; i < p->nexc; i++) {
+        const struct ar_exception *e = &p->exc[i];
+        if (e->helo && !e->networks && !e->hostnames)
+            ar_diag_warn(d, e->file, e->helo_line,
+                         "exception %s matches on HELO alone, which the "
+                         "client chooses freely; add client_networks or "
+                         "client_hostnames",
+                         e->name);
+        if (e->networks) {
+            char what[128];
+            snprintf(what, sizeof(what), "exception %s client_networks",
+                     e->name);
+            overlaps(e->networks, what, d);
+            if (nets_cover(p->trusted, e->networks))
+                ar_diag_warn(d, e->file, e->networks_line,
+                             "exception %s: every client_networks entry is "
+                             "in trusted_networks, which are accepted first",
+                             e->name);
+        }
+        if (e->action == AR_ACT_PERMIT && e->networks && permits_everyone(e))
+            ar_diag_warn(d, e->file, e->networks_line,
+                         "exception %s permits relay from every address: "
+                         "an open relay",
+                         e->name);
+        if (e->action == AR_ACT_PERMIT && e->has_reply)
+            ar_diag_warn(d, e->file, e->line,
+                         "exception %s: a permit rule's reply is never sent",
+                         e->name);
+        if (e->expires >= 0 && today < e->expires &&
+            e->expires - today <= EXPIRY_WARN_DAYS) {
+            char date[16];
+            ar_format_date(e->expires, date, sizeof(date));
+            ar_diag_warn(d, e->file, e->expires_line,
+                         "exception %s expires on %s, in %lld day%s",
+                         e->name, date, (long long)(e->expires - today),
+                         e->expires - today == 1 ? "" : "s");
+        }
+        for (size_t j = 0; j < i; j++) {
+            if (shadows(&p->exc[j], e)) {
+                ar_diag_warn(d, e->file, e->line,
+                             "exception %s can never match: exception %s "
+                             "(line %u) always matches first",
+                             e->name, p->exc[j].name, p->exc[j].line);
+                break;
+            }
+        }
+    }
+}

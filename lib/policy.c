@@ -1,0 +1,358 @@
+/* policy.c - the per-recipient decision (SPEC §4) and policy accessors */
+#include "policy_int.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "addr.h"
+
+const char *
+ar_decision_name(enum ar_decision d)
+{
+    switch (d) {
+    case AR_ACCEPT:
+        return "accept";
+    case AR_REJECT:
+        return "reject";
+    case AR_TEMPFAIL:
+        return "tempfail";
+    }
+    return "?";
+}
+
+static void tr(const struct ar_trace *t, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+tr(const struct ar_trace *t, const char *fmt, ...)
+{
+    char buf[1024];
+    va_list ap;
+
+    if (t == NULL)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    t->line(t->ctx, buf);
+}
+
+static enum ar_decision
+decide(struct ar_verdict *v, enum ar_decision d, const char *rule,
+       const struct ar_reply *reply, const char *file, unsigned line)
+{
+    v->decision = d;
+    v->rule = rule;
+    v->reply = d == AR_ACCEPT ? NULL : reply;
+    v->rule_file = file;
+    v->rule_line = line;
+    return d;
+}
+
+static bool
+in_list(char *const *v, size_t n, const char *s)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(v[i], s) == 0)
+            return true;
+    return false;
+}
+
+/* Is the recipient a relay attempt? Steps 1 and 2 of SPEC §4. */
+static bool
+is_relay(const struct ar_policy *p, const struct ar_request *r,
+         const struct ar_trace *t)
+{
+    struct ar_addr a;
+
+    ar_addr_parse(r->rcpt ? r->rcpt : "", &a);
+    switch (a.kind) {
+    case AR_ADDR_NULL:
+        tr(t, "recipient: null path: relay attempt");
+        return true;
+    case AR_ADDR_ROUTED:
+        tr(t, "recipient: sender-specified routing (%s): relay attempt",
+           a.why);
+        return true;
+    case AR_ADDR_INVALID:
+        tr(t, "recipient: unparseable (%s): relay attempt", a.why);
+        return true;
+    case AR_ADDR_MAILBOX:
+        break;
+    }
+    if (a.domain_len == 0) {
+        tr(t, "recipient: local part \"%s\" without domain, no routing: "
+              "local",
+           a.local);
+        return false;
+    }
+    tr(t, "recipient: local part \"%s\", domain %s, no routing", a.local,
+       a.domain);
+    const char *m = ar_domainset_match(p->local_domains, a.domain,
+                                       a.domain_len);
+    if (m == NULL) {
+        tr(t, "local_domains: no entry matches %s: relay attempt", a.domain);
+        return true;
+    }
+    if (r->rcpt_mailer && in_list(p->remote_mailers, p->nremote_mailers,
+                                  r->rcpt_mailer)) {
+        tr(t,
+           "local_domains: %s matches entry %s, but {rcpt_mailer} %s is "
+           "in remote_mailers: relay attempt",
+           a.domain, m, r->rcpt_mailer);
+        return true;
+    }
+    tr(t, "local_domains: %s matches entry %s", a.domain, m);
+    return false;
+}
+
+/* The sender's domain in normal form, or NULL (null, domainless, routed or
+ * unparseable senders have none). */
+static const char *
+sender_domain(const struct ar_request *r, struct ar_addr *a)
+{
+    if (r->mail_from == NULL)
+        return NULL;
+    if (ar_addr_parse(r->mail_from, a) != AR_ADDR_MAILBOX ||
+        a->domain_len == 0)
+        return NULL;
+    return a->domain;
+}
+
+static bool
+name_verified(const struct ar_request *r)
+{
+    return r->client_name_verified && r->client_name &&
+           r->client_name[0] != '\0' && r->client_name[0] != '[' &&
+           strcmp(r->client_name, "unknown") != 0;
+}
+
+/* Does exception e match? Logs the first condition that fails. */
+static bool
+exception_matches(const struct ar_policy *p, const struct ar_exception *e,
+                  const struct ar_request *r, struct ar_addr *from,
+                  const char **from_dom, bool *from_done,
+                  const struct ar_trace *t)
+{
+    if (e->expires >= 0 && r->today >= e->expires) {
+        char d[16];
+        ar_format_date(e->expires, d, sizeof(d));
+        tr(t, "exception %s: skipped, expired on %s", e->name, d);
+        return false;
+    }
+    if (e->networks && !ar_netset_contains(e->networks, &r->client_addr)) {
+        char a[64];
+        ar_ip_format(&r->client_addr, a, sizeof(a));
+        tr(t, "exception %s: client_networks: %s not listed", e->name, a);
+        return false;
+    }
+    if (e->hostnames) {
+        if (!name_verified(r)) {
+            tr(t,
+               "exception %s: client_hostnames: client name %s is not "
+               "verified",
+               e->name, r->client_name ? r->client_name : "(none)");
+            return false;
+        }
+        if (!ar_domainset_match_name(e->hostnames, r->client_name)) {
+            tr(t, "exception %s: client_hostnames: %s not listed", e->name,
+               r->client_name);
+            return false;
+        }
+    }
+    if (e->helo && !ar_domainset_match_name(e->helo, r->helo)) {
+        tr(t, "exception %s: helo: %s not listed", e->name,
+           r->helo ? r->helo : "(none)");
+        return false;
+    }
+    if (!*from_done) {
+        *from_dom = sender_domain(r, from);
+        *from_done = true;
+    }
+    if (e->sender_domains &&
+        !(*from_dom && ar_domainset_match(e->sender_domains, *from_dom,
+                                          strlen(*from_dom)))) {
+        tr(t, "exception %s: sender_domains: %s not listed", e->name,
+           *from_dom ? *from_dom : "sender without a domain");
+        return false;
+    }
+    if (e->sender_is_local >= 0) {
+        bool local = *from_dom && ar_domainset_match(p->local_domains,
+                                                     *from_dom,
+                                                     strlen(*from_dom));
+        if (local != (e->sender_is_local == 1)) {
+            tr(t, "exception %s: sender_is_local: sender %s local", e->name,
+               local ? "is" : "is not");
+            return false;
+        }
+    }
+    tr(t, "exception %s: every condition holds", e->name);
+    return true;
+}
+
+enum ar_decision
+ar_policy_eval_trace(const struct ar_policy *p, const struct ar_request *r,
+                     struct ar_verdict *v, const struct ar_trace *t)
+{
+    if (!is_relay(p, r, t))
+        return decide(v, AR_ACCEPT, AR_RULE_LOCAL, NULL, NULL, 0);
+    if (ar_netset_contains(p->trusted, &r->client_addr)) {
+        tr(t, "trusted_networks: client is listed");
+        return decide(v, AR_ACCEPT, AR_RULE_TRUSTED, NULL, NULL, 0);
+    }
+    if (r->auth_authen && r->auth_authen[0] != '\0') {
+        tr(t, "authenticated as %s", r->auth_authen);
+        return decide(v, AR_ACCEPT, AR_RULE_AUTH, NULL, NULL, 0);
+    }
+    tr(t, "client not in trusted_networks and not authenticated");
+
+    struct ar_addr from;
+    const char *from_dom = NULL;
+    bool from_done = false;
+    for (size_t i = 0; i < p->nexc; i++) {
+        const struct ar_exception *e = &p->exc[i];
+        if (!exception_matches(p, e, r, &from, &from_dom, &from_done, t))
+            continue;
+        enum ar_decision d = e->action == AR_ACT_PERMIT   ? AR_ACCEPT
+                             : e->action == AR_ACT_REJECT ? AR_REJECT
+                                                          : AR_TEMPFAIL;
+        return decide(v, d, e->name, &e->reply, e->file, e->line);
+    }
+    tr(t, "no exception matched: relay.reply");
+    return decide(v, AR_REJECT, AR_RULE_DEFAULT, &p->reply, NULL, 0);
+}
+
+enum ar_decision
+ar_policy_eval(const struct ar_policy *p, const struct ar_request *r,
+               struct ar_verdict *v)
+{
+    return ar_policy_eval_trace(p, r, v, NULL);
+}
+
+struct ar_policy *
+ar_policy_ref(struct ar_policy *p)
+{
+    atomic_fetch_add_explicit(&p->refs, 1, memory_order_relaxed);
+    return p;
+}
+
+void
+ar_policy_unref(struct ar_policy *p)
+{
+    if (p && atomic_fetch_sub_explicit(&p->refs, 1, memory_order_acq_rel) == 1)
+        ar_policy_free(p);
+}
+
+const char *
+ar_policy_socket(const struct ar_policy *p)
+{
+    return p->socket;
+}
+
+const char *
+ar_policy_user(const struct ar_policy *p)
+{
+    return p->user;
+}
+
+const char *
+ar_policy_pidfile(const struct ar_policy *p)
+{
+    return p->pidfile;
+}
+
+enum ar_mode
+ar_policy_mode(const struct ar_policy *p)
+{
+    return p->mode;
+}
+
+enum ar_on_error
+ar_policy_on_error(const struct ar_policy *p)
+{
+    return p->on_error;
+}
+
+const char *
+ar_policy_path(const struct ar_policy *p)
+{
+    return p->path;
+}
+
+void
+ar_policy_stats(const struct ar_policy *p, struct ar_policy_stats *s)
+{
+    s->local_domains = ar_domainset_count(p->local_domains);
+    s->trusted_networks = ar_netset_count(p->trusted);
+    s->exceptions = p->nexc;
+    s->remote_mailers = p->nremote_mailers;
+}
+
+int64_t
+ar_today(void)
+{
+    return (int64_t)time(NULL) / 86400;
+}
+
+/* days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar */
+static int64_t
+days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    unsigned yoe = (unsigned)(y - era * 400);
+    unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (int64_t)doe - 719468;
+}
+
+int64_t
+ar_parse_date(const char *s)
+{
+    static const unsigned mdays[] = {31, 29, 31, 30, 31, 30,
+                                     31, 31, 30, 31, 30, 31};
+    for (int i = 0; i < 10; i++) {
+        if (i == 4 || i == 7) {
+            if (s[i] != '-')
+                return -1;
+        } else if (s[i] < '0' || s[i] > '9') {
+            return -1;
+        }
+    }
+    if (s[10] != '\0')
+        return -1;
+    int64_t y = atoi(s);
+    unsigned m = (unsigned)atoi(s + 5), d = (unsigned)atoi(s + 8);
+    if (y < 1970 || m < 1 || m > 12 || d < 1 || d > mdays[m - 1])
+        return -1;
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (m == 2 && d == 29 && !leap)
+        return -1;
+    return days_from_civil(y, m, d);
+}
+
+void
+ar_format_date(int64_t day, char *buf, size_t size)
+{
+    time_t t = (time_t)(day * 86400);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(buf, size, "%Y-%m-%d", &tm);
+}
+
+void
+ar_policy_summary(const struct ar_policy *p, char *buf, size_t size)
+{
+    struct ar_policy_stats st;
+    ar_policy_stats(p, &st);
+    snprintf(buf, size,
+             "%s: OK: version 1, %zu local domain%s, %zu trusted network%s, "
+             "%zu exception%s, mode %s",
+             p->path, st.local_domains, st.local_domains == 1 ? "" : "s",
+             st.trusted_networks, st.trusted_networks == 1 ? "" : "s",
+             st.exceptions, st.exceptions == 1 ? "" : "s",
+             p->mode == AR_MODE_REPORT ? "report" : "enforce");
+}

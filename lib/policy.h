@@ -1,0 +1,121 @@
+/*
+ * policy.h - the compiled relay policy and the per-recipient decision.
+ *
+ * A struct ar_policy is built by ar_policy_load() from a libconfig file and
+ * is immutable afterwards: every string it holds is its own copy, and any
+ * number of threads may call ar_policy_eval() on it at once. Its lifetime
+ * is reference-counted (ar_policy_ref/ar_policy_unref) so that the daemon
+ * can swap in a new policy while transactions still use the old one.
+ *
+ * ar_policy_eval() is the one code path for the daemon, `query` and
+ * `test`: SPEC §4, step by step. It does not allocate. The strings of a
+ * verdict point into the policy and live as long as it does.
+ */
+#ifndef AR_POLICY_H
+#define AR_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "diag.h"
+#include "netset.h"
+
+enum ar_decision { AR_ACCEPT, AR_REJECT, AR_TEMPFAIL };
+enum ar_mode { AR_MODE_ENFORCE, AR_MODE_REPORT };
+enum ar_on_error { AR_ONERR_TEMPFAIL, AR_ONERR_ACCEPT, AR_ONERR_REJECT };
+
+/* the reserved rule names */
+#define AR_RULE_LOCAL "local"
+#define AR_RULE_TRUSTED "trusted-network"
+#define AR_RULE_AUTH "authenticated"
+#define AR_RULE_DEFAULT "default"
+
+struct ar_reply {
+    char code[4];   /* "554" */
+    char xcode[12]; /* "5.7.1" */
+    char *text;
+};
+
+/* Everything the MTA tells us about one recipient of one transaction. */
+struct ar_request {
+    struct ar_ip client_addr;  /* .valid false: unknown client */
+    const char *client_name;   /* NULL when unknown */
+    bool client_name_verified; /* forward-confirmed (see SPEC §3) */
+    const char *helo;
+    const char *auth_authen; /* NULL or "": not authenticated */
+    const char *auth_type;
+    const char *mail_from;   /* MAIL FROM argument as sent; NULL = none */
+    const char *rcpt;        /* RCPT TO argument as sent */
+    const char *rcpt_mailer; /* {rcpt_mailer}; NULL when not sent */
+    int64_t today;           /* days since 1970-01-01, UTC */
+};
+
+struct ar_verdict {
+    enum ar_decision decision;
+    const char *rule;             /* "local", ..., or an exception name */
+    const struct ar_reply *reply; /* NULL when accepted */
+    const char *rule_file;        /* where the deciding exception is */
+    unsigned rule_line;           /* 0 for the built-in rules */
+};
+
+/*
+ * Optional trace of every step of the decision (query --explain). The
+ * callback gets one line at a time, without newline.
+ */
+struct ar_trace {
+    void (*line)(void *ctx, const char *text);
+    void *ctx;
+};
+
+struct ar_policy;
+
+/* ar_policy_load - read and compile a policy file. On any error returns
+ * NULL and d holds every error as FILE:LINE; warnings may be added either
+ * way (an expired exception). */
+struct ar_policy *ar_policy_load(const char *path, int64_t today,
+                                 struct ar_diags *d);
+/* ar_policy_lint - append the linter's warnings about a loaded policy */
+void ar_policy_lint(const struct ar_policy *p, int64_t today,
+                    struct ar_diags *d);
+
+struct ar_policy *ar_policy_ref(struct ar_policy *p);
+void ar_policy_unref(struct ar_policy *p);
+
+enum ar_decision ar_policy_eval(const struct ar_policy *p,
+                                const struct ar_request *r,
+                                struct ar_verdict *v);
+enum ar_decision ar_policy_eval_trace(const struct ar_policy *p,
+                                      const struct ar_request *r,
+                                      struct ar_verdict *v,
+                                      const struct ar_trace *t);
+
+/* Settings of the milter section (strings NULL when not set). */
+const char *ar_policy_socket(const struct ar_policy *p);
+const char *ar_policy_user(const struct ar_policy *p);
+const char *ar_policy_pidfile(const struct ar_policy *p);
+enum ar_mode ar_policy_mode(const struct ar_policy *p);
+enum ar_on_error ar_policy_on_error(const struct ar_policy *p);
+const char *ar_policy_path(const struct ar_policy *p);
+
+struct ar_policy_stats {
+    size_t local_domains;
+    size_t trusted_networks;
+    size_t exceptions;
+    size_t remote_mailers;
+};
+void ar_policy_stats(const struct ar_policy *p, struct ar_policy_stats *s);
+
+/* ar_policy_summary - one line: "FILE: OK: version 1, N local domains, ..." */
+void ar_policy_summary(const struct ar_policy *p, char *buf, size_t size);
+
+/* ar_decision_name - "accept", "reject", "tempfail" */
+const char *ar_decision_name(enum ar_decision d);
+
+/* ar_today - the current UTC day number; ar_parse_date - "YYYY-MM-DD" to
+ * a day number, -1 if not a real calendar date */
+int64_t ar_today(void);
+int64_t ar_parse_date(const char *s);
+void ar_format_date(int64_t day, char *buf, size_t size);
+
+#endif

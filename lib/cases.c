@@ -42,6 +42,7 @@ load_case(const config_setting_t *g, struct ar_case *c, const char *file,
 {
     unsigned line = config_setting_source_line(g);
     char *expect = NULL, *date = NULL;
+    unsigned expect_line = line, date_line = line, addr_line = line;
 
     c->file = file;
     c->line = line;
@@ -73,9 +74,13 @@ load_case(const config_setting_t *g, struct ar_case *c, const char *file,
         }
         if (strcmp(key, "expect") == 0) {
             expect = v;
+            expect_line = sl;
         } else if (strcmp(key, "date") == 0) {
             date = v;
+            date_line = sl;
         } else {
+            if (strcmp(key, "client_addr") == 0)
+                addr_line = sl;
             *field(c, key) = v;
         }
     }
@@ -90,16 +95,18 @@ load_case(const config_setting_t *g, struct ar_case *c, const char *file,
     else if (strcmp(expect, "tempfail") == 0)
         c->expect = AR_TEMPFAIL;
     else
-        ar_diag_error(d, file, line,
+        ar_diag_error(d, file, expect_line,
                       "expect \"%s\" must be accept, reject or tempfail",
                       expect);
     struct ar_ip ip;
     if (c->client_addr && c->client_addr[0] &&
         ar_ip_parse(c->client_addr, &ip) < 0)
-        ar_diag_error(d, file, line, "client_addr \"%s\" is not an address",
+        ar_diag_error(d, file, addr_line,
+                      "client_addr \"%s\" is not an address",
                       c->client_addr);
     if (date && (c->date = ar_parse_date(date)) < 0)
-        ar_diag_error(d, file, line, "date \"%s\" is not YYYY-MM-DD", date);
+        ar_diag_error(d, file, date_line, "date \"%s\" is not YYYY-MM-DD",
+                      date);
     free(expect);
     free(date);
 }

@@ -212,7 +212,7 @@ typedef int (*entry_fn)(struct loader *, const char *entry, const char *file,
 /* read one entry a line; '#' starts a comment; errors name the file:line */
 static void
 read_list_file(struct loader *ld, const config_setting_t *s, const char *name,
-               entry_fn fn, void *ctx)
+               const char *what, entry_fn fn, void *ctx)
 {
     char path[PATH_MAX];
     if (name[0] == '\0') {
@@ -252,7 +252,8 @@ read_list_file(struct loader *ld, const config_setting_t *s, const char *name,
         else if (memchr(p, '\0', (size_t)(e - p)) != NULL)
             why = "NUL byte in line";
         if (why || fn(ld, p, fname, line, ctx, &why) < 0) {
-            ar_diag_error(ld->d, fname, line, "%s: %s", p, why);
+            ar_diag_error(ld->d, fname, line, "bad %s \"%s\": %s", what, p,
+                          why);
             if (++nerr == MAX_FILE_ERRORS) {
                 ar_diag_error(ld->d, fname, line,
                               "too many errors, rest of file skipped");
@@ -267,8 +268,8 @@ read_list_file(struct loader *ld, const config_setting_t *s, const char *name,
 }
 
 static void
-each_file(struct loader *ld, const config_setting_t *arr, entry_fn fn,
-          void *ctx)
+each_file(struct loader *ld, const config_setting_t *arr, const char *what,
+          entry_fn fn, void *ctx)
 {
     for (int i = 0; i < config_setting_length(arr); i++) {
         const config_setting_t *e = config_setting_get_elem(arr, (unsigned)i);
@@ -276,7 +277,7 @@ each_file(struct loader *ld, const config_setting_t *arr, entry_fn fn,
             err(ld, e, "file names must be strings");
             continue;
         }
-        read_list_file(ld, e, config_setting_get_string(e), fn, ctx);
+        read_list_file(ld, e, config_setting_get_string(e), what, fn, ctx);
     }
 }
 
@@ -545,14 +546,14 @@ load_relay(struct loader *ld, const config_setting_t *g)
     if ((s = member(ld, g, "local_domains", CONFIG_TYPE_ARRAY, "relay")))
         each_string(ld, s, "relay.local_domains", add_domain_setting, &dc);
     if ((s = member(ld, g, "local_domains_files", CONFIG_TYPE_ARRAY, "relay")))
-        each_file(ld, s, add_domain, &dc);
+        each_file(ld, s, "domain", add_domain, &dc);
 
     struct netctx nc = {0};
     if ((s = member(ld, g, "trusted_networks", CONFIG_TYPE_ARRAY, "relay")))
         each_string(ld, s, "relay.trusted_networks", add_net_setting, &nc);
     if ((s = member(ld, g, "trusted_networks_files", CONFIG_TYPE_ARRAY,
                     "relay")))
-        each_file(ld, s, add_net, &nc);
+        each_file(ld, s, "network", add_net, &nc);
     if ((p->trusted = ar_netset_new(nc.v, nc.n)) == NULL)
         ar_diag_error(ld->d, ld->path, 0, "out of memory");
     free(nc.v);

@@ -1,0 +1,176 @@
+#!/bin/bash
+# policy_tool.sh - authrelay-policy's exact output and exit codes (SPEC §2, §5).
+# usage: policy_tool.sh AUTHRELAY_POLICY DATA_DIR ETC_DIR
+set -u
+TOOL=$1 DATA=$2 ETC=$3
+POL=$ETC/authrelay.conf
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+fails=0 runs=0
+
+# check LABEL WANT_RC WANT_STDOUT CMD... : stdout must equal WANT_STDOUT exactly
+check() {
+    local label=$1 want_rc=$2 want=$3
+    shift 3
+    local got rc
+    got=$("$@" 2>"$TMP/err")
+    rc=$?
+    runs=$((runs + 1))
+    if [ "$rc" != "$want_rc" ] || [ "$got" != "$want" ]; then
+        fails=$((fails + 1))
+        echo "FAIL $label: exit $rc (want $want_rc)"
+        diff <(printf '%s\n' "$want") <(printf '%s\n' "$got") | sed 's/^/    /'
+        sed 's/^/    stderr: /' "$TMP/err"
+    fi
+}
+
+# check_err LABEL WANT_RC STDERR_SUBSTRING CMD...
+check_err() {
+    local label=$1 want_rc=$2 want=$3
+    shift 3
+    local rc
+    "$@" >"$TMP/out" 2>"$TMP/err"
+    rc=$?
+    runs=$((runs + 1))
+    if [ "$rc" != "$want_rc" ] || ! grep -qF -- "$want" "$TMP/err"; then
+        fails=$((fails + 1))
+        echo "FAIL $label: exit $rc (want $want_rc), stderr lacks: $want"
+        sed 's/^/    stderr: /' "$TMP/err"
+    fi
+}
+
+R='code=554 xcode=5.7.1 text="Relay access denied: authenticate with SMTP AUTH to send to other domains"'
+
+# --- query: one line per --rcpt, in order ---------------------------------
+check "query local and relay" 0 \
+"<user@example.com> accept rule=local
+<user@remote.test> reject rule=default $R
+<user%remote.test@example.com> reject rule=default $R" \
+    "$TOOL" query -c "$POL" --client-addr 192.0.2.99 \
+    --rcpt '<user@example.com>' --rcpt '<user@remote.test>' \
+    --rcpt '<user%remote.test@example.com>'
+
+check "query authenticated" 0 "<user@remote.test> accept rule=authenticated" \
+    "$TOOL" query -c "$POL" --client-addr 192.0.2.99 --auth alice --auth-type PLAIN \
+    --rcpt '<user@remote.test>'
+
+check "query trusted before authenticated" 0 \
+    "<user@remote.test> accept rule=trusted-network" \
+    "$TOOL" query -c "$POL" --client-addr 127.0.0.1 --auth alice --rcpt '<user@remote.test>'
+
+check "query no client address = unknown client" 0 \
+    "<user@remote.test> reject rule=default $R" \
+    "$TOOL" query -c "$POL" --rcpt '<user@remote.test>'
+
+check "query ISP exception" 0 \
+    '<user@remote.test> reject rule=earthlink code=554 xcode=5.7.1 text="EarthLink customers: send through smtp.earthlink.net, without SMTP AUTH"' \
+    "$TOOL" query -c "$POL" --client-addr 192.0.2.7 --client-name pool-7.earthlink.net \
+    --rcpt '<user@remote.test>'
+
+check "query unverified name never matches" 0 \
+    "<user@remote.test> reject rule=default $R" \
+    "$TOOL" query -c "$POL" --client-addr 192.0.2.7 --client-name '[192.0.2.7]' \
+    --rcpt '<user@remote.test>'
+
+check "query permit exception" 0 "<friend@remote.test> accept rule=aol-relays" \
+    "$TOOL" query -c "$POL" --client-addr 198.51.100.9 --from '<bob@example.com>' \
+    --rcpt '<friend@remote.test>'
+
+check "query escapes quotes and backslashes" 0 \
+    '<a@remote.test> tempfail rule=helo-tempfail code=451 xcode=4.7.1 text="Busy: \"try\" later \\ please"' \
+    "$TOOL" query -c "$DATA/order.conf" --client-addr 192.0.2.5 --helo busy.test \
+    --rcpt '<a@remote.test>'
+
+check "query percent is literal" 0 \
+    '<a@remote.test> reject rule=default code=550 xcode=5.7.1 text="No relay for you, 100% sure"' \
+    "$TOOL" query -c "$DATA/order.conf" --client-addr 192.0.2.99 --rcpt '<a@remote.test>'
+
+check "query --date before expiry" 0 "<a@remote.test> accept rule=expired" \
+    "$TOOL" query -c "$DATA/order.conf" --client-addr 192.0.2.5 --date 2019-06-01 \
+    --rcpt '<a@remote.test>'
+
+out=$("$TOOL" query -c "$POL" --client-addr 192.0.2.99 --explain --rcpt '<u%x@example.com>')
+runs=$((runs + 1))
+if [ "$(printf '%s\n' "$out" | head -1)" != "<u%x@example.com> reject rule=default $R" ] ||
+   ! printf '%s\n' "$out" | grep -q "^    recipient: sender-specified routing" ||
+   ! printf '%s\n' "$out" | grep -q "^    exception earthlink: client_hostnames"; then
+    fails=$((fails + 1)); echo "FAIL query --explain:"; printf '%s\n' "$out"
+fi
+
+check_err "query without --rcpt" 2 "needs at least one --rcpt" "$TOOL" query -c "$POL"
+check_err "query bad address" 2 "--client-addr 300.1.1.1" \
+    "$TOOL" query -c "$POL" --client-addr 300.1.1.1 --rcpt '<a@b.test>'
+check_err "query unknown option" 2 "usage:" "$TOOL" query -c "$POL" --bogus --rcpt x
+check_err "query broken policy" 2 "host_bits.conf:5: bad network" \
+    "$TOOL" query -c "$DATA/bad/host_bits.conf" --rcpt '<a@b.test>'
+check_err "query missing policy" 2 "cannot read" \
+    "$TOOL" query -c "$TMP/none.conf" --rcpt '<a@b.test>'
+
+# --- lint ------------------------------------------------------------------
+check "lint shipped policy" 0 \
+    "$POL: OK: version 1, 3 local domains, 2 trusted networks, 7 exceptions, mode enforce, 0 warnings" \
+    "$TOOL" lint -c "$POL"
+check_err "lint broken policy" 1 "bad_domain_last.conf:6: bad domain \"exa_mple.org\"" \
+    "$TOOL" lint -c "$DATA/bad/bad_domain_last.conf"
+check_err "lint prints every error" 1 "many_errors.conf:9: exception x: action \"maybe\"" \
+    "$TOOL" lint -c "$DATA/bad/many_errors.conf"
+[ "$(grep -c '' "$TMP/err")" = 4 ] || { fails=$((fails + 1)); echo "FAIL lint: want 4 errors"; cat "$TMP/err"; }
+check_err "lint usage" 2 "usage:" "$TOOL" lint -c "$POL" extra
+
+# warnings: a valid file with every kind of warning
+soon=$(date -u -d '+10 days' +%F)
+cat > "$TMP/warn.conf" <<EOW
+version = 1;
+relay = {
+  local_domains = [ "example.com" ];
+  trusted_networks = [ "10.0.0.0/8", "10.1.0.0/16" ];
+};
+exceptions = (
+  { name = "helo-only"; match = { helo = [ "friend.test" ]; }; action = "permit"; },
+  { name = "wide"; match = { client_networks = [ "192.0.2.0/24" ]; }; action = "permit"; },
+  { name = "narrow"; match = { client_networks = [ "192.0.2.7" ]; sender_is_local = true; };
+    action = "reject"; },
+  { name = "open"; match = { client_networks = [ "0.0.0.0/0" ]; }; action = "permit"; },
+  { name = "soon"; expires = "$soon"; match = { client_networks = [ "203.0.113.0/24" ]; };
+    action = "permit"; },
+  { name = "inside-trusted"; match = { client_networks = [ "10.9.0.0/16" ]; };
+    action = "reject"; }
+);
+EOW
+check_err "lint warns: HELO alone" 0 "warn.conf:7: warning: exception helo-only matches on HELO alone" \
+    "$TOOL" lint -c "$TMP/warn.conf"
+for w in "warn.conf:4: warning: trusted_networks: 10.1.0.0/16 overlaps 10.0.0.0/8" \
+         "warn.conf:9: warning: exception narrow can never match: exception wide (line 8) always matches first" \
+         "warn.conf:11: warning: exception open permits relay from every address" \
+         "warn.conf:12: warning: exception soon expires on $soon, in 10 days" \
+         "warn.conf:14: warning: exception inside-trusted: every client_networks entry is in trusted_networks" \
+         "8 warnings"; do
+    runs=$((runs + 1))
+    grep -qF -- "$w" "$TMP/err" "$TMP/out" || { fails=$((fails + 1)); echo "FAIL lint warning missing: $w"; cat "$TMP/err"; }
+done
+
+# --- test ------------------------------------------------------------------
+check "test shipped cases" 0 "32 passed, 0 failed" "$TOOL" test -c "$POL" "$ETC/authrelay.tests"
+cat > "$TMP/fail.tests" <<'EOT'
+cases = (
+  { name = "ok"; rcpt = "<a@example.com>"; expect = "accept"; },
+  { name = "wrong decision"; client_addr = "192.0.2.1";
+    rcpt = "<a@remote.test>"; expect = "accept"; },
+  { name = "wrong rule"; client_addr = "127.0.0.1"; auth = "alice";
+    rcpt = "<a@remote.test>"; expect = "accept"; rule = "authenticated"; }
+);
+EOT
+check "test failing cases" 1 \
+"FAIL $TMP/fail.tests:3 [wrong decision]: <a@remote.test> -> got reject rule=default, want accept
+FAIL $TMP/fail.tests:5 [wrong rule]: <a@remote.test> -> got accept rule=trusted-network, want accept rule=authenticated
+1 passed, 2 failed" \
+    "$TOOL" test -c "$POL" "$TMP/fail.tests"
+check_err "test malformed cases" 2 "bad_expect.tests:3: expect \"allow\"" \
+    "$TOOL" test -c "$POL" "$DATA/cases/bad_expect.tests"
+check_err "test broken policy" 2 "syntax.conf:4:" \
+    "$TOOL" test -c "$DATA/bad/syntax.conf" "$ETC/authrelay.tests"
+check_err "unknown command" 2 "unknown command frob" "$TOOL" frob
+check "version" 0 "authrelay-policy $("$TOOL" -V | cut -d' ' -f2)" "$TOOL" -V
+
+echo "$((runs - fails)) of $runs checks passed"
+[ "$fails" = 0 ]

@@ -162,8 +162,8 @@ ar_addr_parse(const char *s, struct ar_addr *a)
     if (memchr(dom, '@', (size_t)(end - dom)) != NULL)
         return verdict(a, AR_ADDR_ROUTED, "more than one '@'");
     const char *why;
-    if (ar_domain_normalize(dom, (size_t)(end - dom), AR_DOM_LITERAL,
-                            a->domain, &a->domain_len, &why) < 0)
+    if (ar_domain_normalize(dom, (size_t)(end - dom), AR_DOM_LITERAL, a->domain,
+                            &a->domain_len, &why) < 0)
         return verdict(a, AR_ADDR_INVALID, why);
     a->literal = dom[0] == '[';
     return verdict(a, AR_ADDR_MAILBOX, NULL);

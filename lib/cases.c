@@ -6,9 +6,8 @@
 #include <string.h>
 
 static const char *const case_keys[] = {
-    "name", "client_addr", "client_name", "helo",   "auth", "auth_type",
-    "from", "rcpt",        "rcpt_mailer", "expect", "rule", "date",
-    NULL};
+    "name", "client_addr", "client_name", "helo", "auth", "auth_type", "from",
+    "rcpt", "rcpt_mailer", "expect",      "rule", "date", NULL};
 
 static char **
 field(struct ar_case *c, const char *key)
@@ -102,8 +101,7 @@ load_case(const config_setting_t *g, struct ar_case *c, const char *file,
     if (c->client_addr && c->client_addr[0] &&
         ar_ip_parse(c->client_addr, &ip) < 0)
         ar_diag_error(d, file, addr_line,
-                      "client_addr \"%s\" is not an address",
-                      c->client_addr);
+                      "client_addr \"%s\" is not an address", c->client_addr);
     if (date && (c->date = ar_parse_date(date)) < 0)
         ar_diag_error(d, file, date_line, "date \"%s\" is not YYYY-MM-DD",
                       date);

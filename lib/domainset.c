@@ -144,8 +144,7 @@ oom:
 }
 
 const char *
-ar_domainset_match(const struct ar_domainset *s, const char *domain,
-                   size_t len)
+ar_domainset_match(const struct ar_domainset *s, const char *domain, size_t len)
 {
     const char *e;
 

@@ -35,8 +35,8 @@ int ar_domainset_add(struct ar_domainset *s, const char *entry, size_t len,
  * form (as ar_addr_parse() returns it), or NULL. The most specific entry
  * wins: the exact one, then the longest suffix.
  */
-const char *ar_domainset_match(const struct ar_domainset *s,
-                               const char *domain, size_t len);
+const char *ar_domainset_match(const struct ar_domainset *s, const char *domain,
+                               size_t len);
 
 /* ar_domainset_match_name - as ar_domainset_match, for raw text (HELO,
  * host names): normalises first; malformed text matches nothing */

@@ -76,9 +76,8 @@ overlaps(const struct ar_netset *s, const char *what, struct ar_diags *d)
             char x[64], y[64];
             ar_cidr_format(&v[i], x, sizeof(x));
             ar_cidr_format(&v[widest], y, sizeof(y));
-            ar_diag_warn(d, v[i].file, v[i].line,
-                         "%s: %s overlaps %s (%s:%u)", what, x, y,
-                         v[widest].file, v[widest].line);
+            ar_diag_warn(d, v[i].file, v[i].line, "%s: %s overlaps %s (%s:%u)",
+                         what, x, y, v[widest].file, v[widest].line);
         }
         if (v[i].hi > v[widest].hi)
             widest = i;
@@ -136,8 +135,8 @@ ar_policy_lint(const struct ar_policy *p, int64_t today, struct ar_diags *d)
             char date[16];
             ar_format_date(e->expires, date, sizeof(date));
             ar_diag_warn(d, e->file, e->expires_line,
-                         "exception %s expires on %s, in %lld day%s",
-                         e->name, date, (long long)(e->expires - today),
+                         "exception %s expires on %s, in %lld day%s", e->name,
+                         date, (long long)(e->expires - today),
                          e->expires - today == 1 ? "" : "s");
         }
         for (size_t j = 0; j < i; j++) {

@@ -181,9 +181,9 @@ ar_netset_new(const struct ar_cidr *v, size_t n)
     for (size_t i = 0; i < n; i++) {
         struct range *last = s->nranges ? &s->ranges[s->nranges - 1] : NULL;
         /* merge overlapping and adjacent ranges */
-        if (last && (s->entries[i].lo <= last->hi ||
-                     (last->hi != ~(ar_u128)0 &&
-                      s->entries[i].lo == last->hi + 1))) {
+        if (last &&
+            (s->entries[i].lo <= last->hi ||
+             (last->hi != ~(ar_u128)0 && s->entries[i].lo == last->hi + 1))) {
             if (s->entries[i].hi > last->hi)
                 last->hi = s->entries[i].hi;
             continue;

@@ -74,8 +74,7 @@ is_relay(const struct ar_policy *p, const struct ar_request *r,
         tr(t, "recipient: null path: relay attempt");
         return true;
     case AR_ADDR_ROUTED:
-        tr(t, "recipient: sender-specified routing (%s): relay attempt",
-           a.why);
+        tr(t, "recipient: sender-specified routing (%s): relay attempt", a.why);
         return true;
     case AR_ADDR_INVALID:
         tr(t, "recipient: unparseable (%s): relay attempt", a.why);
@@ -84,21 +83,22 @@ is_relay(const struct ar_policy *p, const struct ar_request *r,
         break;
     }
     if (a.domain_len == 0) {
-        tr(t, "recipient: local part \"%s\" without domain, no routing: "
-              "local",
+        tr(t,
+           "recipient: local part \"%s\" without domain, no routing: "
+           "local",
            a.local);
         return false;
     }
     tr(t, "recipient: local part \"%s\", domain %s, no routing", a.local,
        a.domain);
-    const char *m = ar_domainset_match(p->local_domains, a.domain,
-                                       a.domain_len);
+    const char *m =
+        ar_domainset_match(p->local_domains, a.domain, a.domain_len);
     if (m == NULL) {
         tr(t, "local_domains: no entry matches %s: relay attempt", a.domain);
         return true;
     }
-    if (r->rcpt_mailer && in_list(p->remote_mailers, p->nremote_mailers,
-                                  r->rcpt_mailer)) {
+    if (r->rcpt_mailer &&
+        in_list(p->remote_mailers, p->nremote_mailers, r->rcpt_mailer)) {
         tr(t,
            "local_domains: %s matches entry %s, but {rcpt_mailer} %s is "
            "in remote_mailers: relay attempt",
@@ -116,8 +116,7 @@ sender_domain(const struct ar_request *r, struct ar_addr *a)
 {
     if (r->mail_from == NULL)
         return NULL;
-    if (ar_addr_parse(r->mail_from, a) != AR_ADDR_MAILBOX ||
-        a->domain_len == 0)
+    if (ar_addr_parse(r->mail_from, a) != AR_ADDR_MAILBOX || a->domain_len == 0)
         return NULL;
     return a->domain;
 }
@@ -180,9 +179,9 @@ exception_matches(const struct ar_policy *p, const struct ar_exception *e,
         return false;
     }
     if (e->sender_is_local >= 0) {
-        bool local = *from_dom && ar_domainset_match(p->local_domains,
-                                                     *from_dom,
-                                                     strlen(*from_dom));
+        bool local =
+            *from_dom &&
+            ar_domainset_match(p->local_domains, *from_dom, strlen(*from_dom));
         if (local != (e->sender_is_local == 1)) {
             tr(t, "exception %s: sender_is_local: sender %s local", e->name,
                local ? "is" : "is not");

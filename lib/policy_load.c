@@ -71,11 +71,10 @@ line_of(struct loader *ld, const config_setting_t *s)
 
     if (config_setting_type(s) != CONFIG_TYPE_STRING ||
         config_setting_name(s) != NULL || file_of(ld, s) != ld->path ||
-        line == 0 || line > ld->nlines || (v = config_setting_get_string(s)) ==
-                                               NULL)
+        line == 0 || line > ld->nlines ||
+        (v = config_setting_get_string(s)) == NULL)
         return line;
-    if ((size_t)snprintf(quoted, sizeof(quoted), "\"%s\"", v) >=
-        sizeof(quoted))
+    if ((size_t)snprintf(quoted, sizeof(quoted), "\"%s\"", v) >= sizeof(quoted))
         return line;
     for (unsigned l = line; l > 0 && l + 20 > line; l--)
         if (strstr(ld->lines[l - 1], quoted))
@@ -188,8 +187,8 @@ get_string(struct loader *ld, const config_setting_t *g, const char *key,
 /* the string elements of an array member, each checked by fn */
 static void
 each_string(struct loader *ld, const config_setting_t *arr, const char *what,
-            void (*fn)(struct loader *, const config_setting_t *,
-                       const char *, void *),
+            void (*fn)(struct loader *, const config_setting_t *, const char *,
+                       void *),
             void *ctx)
 {
     for (int i = 0; i < config_setting_length(arr); i++) {
@@ -302,8 +301,8 @@ add_domain(struct loader *ld, const char *entry, const char *file,
 }
 
 static void
-add_domain_setting(struct loader *ld, const config_setting_t *e,
-                   const char *v, void *ctx)
+add_domain_setting(struct loader *ld, const config_setting_t *e, const char *v,
+                   void *ctx)
 {
     const char *why;
     if (add_domain(ld, v, NULL, 0, ctx, &why) < 0)
@@ -387,8 +386,8 @@ load_reply(struct loader *ld, const config_setting_t *g, const char *what,
             err(ld, sc, "%s.code \"%s\" must be a %cxx SMTP reply code", what,
                 code, classes[0]);
         else
-            err(ld, sc, "%s.code \"%s\" must be a 4xx or 5xx reply code",
-                what, code);
+            err(ld, sc, "%s.code \"%s\" must be a 4xx or 5xx reply code", what,
+                code);
         ok = false;
     }
     if (xcode) {
@@ -397,8 +396,9 @@ load_reply(struct loader *ld, const config_setting_t *g, const char *what,
                     p[1] == '.' && digits(p + 2, 1, 3, &e) && *e == '.' &&
                     digits(e + 1, 1, 3, &e) && *e == '\0';
         if (!good) {
-            err(ld, sx, "%s.xcode \"%s\" is not an enhanced status code "
-                        "(class.subject.detail, RFC 3463)",
+            err(ld, sx,
+                "%s.xcode \"%s\" is not an enhanced status code "
+                "(class.subject.detail, RFC 3463)",
                 what, xcode);
             ok = false;
         } else if (code && code[0] != xcode[0]) {
@@ -454,8 +454,8 @@ copy_reply(struct loader *ld, struct ar_reply *dst, const struct ar_reply *src)
 static void
 load_milter(struct loader *ld, const config_setting_t *g)
 {
-    static const char *const keys[] = {"socket",  "mode",    "on_error",
-                                       "user",    "pidfile", NULL};
+    static const char *const keys[] = {"socket", "mode",    "on_error",
+                                       "user",   "pidfile", NULL};
     struct ar_policy *p = ld->p;
     char *mode = NULL, *onerr = NULL;
 
@@ -509,14 +509,14 @@ add_mailer(struct loader *ld, const config_setting_t *e, const char *v,
            void *ctx)
 {
     struct ar_policy *p = ctx;
-    if (v[0] == '\0' || strspn(v, "abcdefghijklmnopqrstuvwxyz"
-                                  "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") !=
-                            strlen(v)) {
+    if (v[0] == '\0' ||
+        strspn(v, "abcdefghijklmnopqrstuvwxyz"
+                  "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") != strlen(v)) {
         err(ld, e, "bad mailer name \"%s\"", v);
         return;
     }
-    char **nv = realloc(p->remote_mailers,
-                        (p->nremote_mailers + 1) * sizeof(*nv));
+    char **nv =
+        realloc(p->remote_mailers, (p->nremote_mailers + 1) * sizeof(*nv));
     if (nv == NULL)
         return;
     p->remote_mailers = nv;
@@ -615,9 +615,9 @@ static void
 load_match(struct loader *ld, const config_setting_t *m, const char *what,
            struct ar_exception *e)
 {
-    static const char *const keys[] = {"client_networks", "client_hostnames",
-                                       "helo", "sender_domains",
-                                       "sender_is_local", NULL};
+    static const char *const keys[] = {
+        "client_networks", "client_hostnames", "helo",
+        "sender_domains",  "sender_is_local",  NULL};
     const config_setting_t *s;
 
     check_keys(ld, m, what, keys);
@@ -633,10 +633,10 @@ load_match(struct loader *ld, const config_setting_t *m, const char *what,
             ar_diag_error(ld->d, ld->path, 0, "out of memory");
         free(nc.v);
     }
-    e->hostnames = match_domains(ld, m, "client_hostnames", what,
-                                 AR_DOM_SUFFIX, &e->hostnames_line);
-    e->helo = match_domains(ld, m, "helo", what,
-                            AR_DOM_SUFFIX | AR_DOM_LITERAL, &e->helo_line);
+    e->hostnames = match_domains(ld, m, "client_hostnames", what, AR_DOM_SUFFIX,
+                                 &e->hostnames_line);
+    e->helo = match_domains(ld, m, "helo", what, AR_DOM_SUFFIX | AR_DOM_LITERAL,
+                            &e->helo_line);
     e->sender_domains =
         match_domains(ld, m, "sender_domains", what,
                       AR_DOM_SUFFIX | AR_DOM_LITERAL, &e->sender_domains_line);
@@ -658,8 +658,8 @@ load_match(struct loader *ld, const config_setting_t *m, const char *what,
 static void
 load_exception(struct loader *ld, const config_setting_t *g, size_t idx)
 {
-    static const char *const keys[] = {"name",   "comment", "owner", "expires",
-                                       "match",  "action",  "reply", NULL};
+    static const char *const keys[] = {"name",  "comment", "owner", "expires",
+                                       "match", "action",  "reply", NULL};
     struct ar_policy *p = ld->p;
     struct ar_exception *e = &p->exc[idx];
     char what[160];
@@ -773,8 +773,7 @@ load_exceptions(struct loader *ld, const config_setting_t *l)
     }
     ld->p->nexc = (size_t)n;
     for (int i = 0; i < n; i++)
-        load_exception(ld, config_setting_get_elem(l, (unsigned)i),
-                       (size_t)i);
+        load_exception(ld, config_setting_get_elem(l, (unsigned)i), (size_t)i);
 }
 
 /* ---- the whole file ------------------------------------------------------ */
@@ -875,8 +874,7 @@ ar_policy_load(const char *path, int64_t today, struct ar_diags *d)
     size_t errors_before = d->nerrors;
 
     ld.p = calloc(1, sizeof(*ld.p));
-    if (ld.p == NULL ||
-        (ld.p->local_domains = ar_domainset_new()) == NULL ||
+    if (ld.p == NULL || (ld.p->local_domains = ar_domainset_new()) == NULL ||
         (ld.p->path = strdup(path)) == NULL) {
         ar_diag_error(d, path, 0, "out of memory");
         if (ld.p)
@@ -897,11 +895,9 @@ ar_policy_load(const char *path, int64_t today, struct ar_diags *d)
             ar_diag_error(d, path, 0, "cannot read: %s",
                           errno ? strerror(errno) : "I/O error");
         else
-            ar_diag_error(d,
-                          config_error_file(&cf) ? config_error_file(&cf)
-                                                 : path,
-                          (unsigned)config_error_line(&cf), "%s",
-                          config_error_text(&cf));
+            ar_diag_error(
+                d, config_error_file(&cf) ? config_error_file(&cf) : path,
+                (unsigned)config_error_line(&cf), "%s", config_error_text(&cf));
     } else {
         split_lines(&ld, path);
         load_root(&ld, &cf);
@@ -917,7 +913,8 @@ ar_policy_load(const char *path, int64_t today, struct ar_diags *d)
     return ld.p;
 }
 
-/* ---- freeing --------------------------------------------------------------- */
+/* ---- freeing ---------------------------------------------------------------
+ */
 
 void
 ar_policy_free(struct ar_policy *p)

@@ -6,8 +6,8 @@
 #include "domainset.h"
 
 static const char *const entries[] = {
-    "example.com", ".example.net", "Mixed.Case.ORG.", "[192.0.2.1]",
-    "[IPv6:2001:DB8::1]", "b\xc3\xbc\x63her.example",
+    "example.com", ".example.net",       "Mixed.Case.ORG.",
+    "[192.0.2.1]", "[IPv6:2001:DB8::1]", "b\xc3\xbc\x63her.example",
 };
 
 static const struct {
@@ -42,9 +42,9 @@ build(void)
     ck_assert_ptr_nonnull(s);
     for (size_t i = 0; i < sizeof(entries) / sizeof(entries[0]); i++) {
         const char *why = NULL;
-        ck_assert_msg(ar_domainset_add(s, entries[i], strlen(entries[i]),
-                                       &why) == 1,
-                      "add %s: %s", entries[i], why ? why : "duplicate");
+        ck_assert_msg(
+            ar_domainset_add(s, entries[i], strlen(entries[i]), &why) == 1,
+            "add %s: %s", entries[i], why ? why : "duplicate");
     }
     return s;
 }
@@ -74,9 +74,11 @@ START_TEST(test_duplicates)
 END_TEST
 
 static const char *const bad[] = {
-    "",           ".",           "..",        "a..b",         "-a.com",
-    "a-.com",     "a_b.com",     "a b.com",   "example.com..", "[1.2.3.4",
-    "[1.2.3.999]", "[IPv6:1::x]", "a@b.com",  "\xff.com",
+    "",         ".",           "..",
+    "a..b",     "-a.com",      "a-.com",
+    "a_b.com",  "a b.com",     "example.com..",
+    "[1.2.3.4", "[1.2.3.999]", "[IPv6:1::x]",
+    "a@b.com",  "\xff.com",
 };
 
 START_TEST(test_bad)
@@ -99,8 +101,8 @@ START_TEST(test_large)
     const char *why;
     enum { N = 200000 };
     for (int i = 0; i < N; i++) {
-        int n = snprintf(buf, sizeof(buf), "%sd%d.example", i % 2 ? "." : "",
-                         i);
+        int n =
+            snprintf(buf, sizeof(buf), "%sd%d.example", i % 2 ? "." : "", i);
         ck_assert_int_eq(ar_domainset_add(s, buf, (size_t)n, &why), 1);
     }
     ck_assert_uint_eq(ar_domainset_count(s), N);

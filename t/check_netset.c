@@ -45,16 +45,15 @@ START_TEST(test_cidr_parse)
                   cidrs[_i].ok ? "ok" : "error");
     if (rc == 0) {
         ar_cidr_format(&c, buf, sizeof(buf));
-        ck_assert_msg(strcmp(buf, cidrs[_i].canon) == 0,
-                      "%s: got %s, want %s", cidrs[_i].in, buf,
-                      cidrs[_i].canon);
+        ck_assert_msg(strcmp(buf, cidrs[_i].canon) == 0, "%s: got %s, want %s",
+                      cidrs[_i].in, buf, cidrs[_i].canon);
     }
 }
 END_TEST
 
 static const char *const set_entries[] = {
-    "192.0.2.0/24", "198.51.100.7", "2001:db8:1::/48", "10.0.0.0/8",
-    "10.1.0.0/16", /* inside 10/8: merged */
+    "192.0.2.0/24",   "198.51.100.7",     "2001:db8:1::/48",
+    "10.0.0.0/8",     "10.1.0.0/16",      /* inside 10/8: merged */
     "203.0.113.0/25", "203.0.113.128/25", /* adjacent: merged */
 };
 
@@ -62,16 +61,26 @@ static const struct {
     const char *addr;
     bool in;
 } probes[] = {
-    {"192.0.2.0", true},         {"192.0.2.255", true},
-    {"192.0.3.0", false},        {"192.0.1.255", false},
-    {"198.51.100.7", true},      {"198.51.100.8", false},
-    {"::ffff:192.0.2.9", true},  {"::ffff:198.51.100.6", false},
-    {"2001:db8:1::1", true},     {"2001:db8:1:ffff::1", true},
-    {"2001:db8:2::1", false},    {"10.255.255.255", true},
-    {"11.0.0.0", false},         {"203.0.113.127", true},
-    {"203.0.113.128", true},     {"203.0.114.0", false},
-    {"::1", false},              {"0.0.0.0", false},
-    {"255.255.255.255", false},  {"::", false},
+    {"192.0.2.0", true},
+    {"192.0.2.255", true},
+    {"192.0.3.0", false},
+    {"192.0.1.255", false},
+    {"198.51.100.7", true},
+    {"198.51.100.8", false},
+    {"::ffff:192.0.2.9", true},
+    {"::ffff:198.51.100.6", false},
+    {"2001:db8:1::1", true},
+    {"2001:db8:1:ffff::1", true},
+    {"2001:db8:2::1", false},
+    {"10.255.255.255", true},
+    {"11.0.0.0", false},
+    {"203.0.113.127", true},
+    {"203.0.113.128", true},
+    {"203.0.114.0", false},
+    {"::1", false},
+    {"0.0.0.0", false},
+    {"255.255.255.255", false},
+    {"::", false},
 };
 
 static struct ar_netset *

@@ -17,10 +17,8 @@ load(const char *name)
     struct ar_diags d;
     snprintf(path, sizeof(path), "%s/%s", AR_TEST_DATA, name);
     ar_diags_init(&d);
-    struct ar_policy *p = ar_policy_load(path, ar_parse_date("2026-01-01"),
-                                         &d);
-    ck_assert_msg(p != NULL, "%s does not load (%zu errors)", name,
-                  d.nerrors);
+    struct ar_policy *p = ar_policy_load(path, ar_parse_date("2026-01-01"), &d);
+    ck_assert_msg(p != NULL, "%s does not load (%zu errors)", name, d.nerrors);
     ar_diags_free(&d);
     return p;
 }
@@ -105,16 +103,16 @@ static const struct {
 } order[] = {
     {"local from anyone", "192.0.2.99", 0, 0, 0, 0, "<a@example.com>", 0, 0,
      AR_ACCEPT, "local", 0},
-    {"subdomain suffix", "192.0.2.99", 0, 0, 0, 0, "<a@x.y.example.com>", 0,
-     0, AR_ACCEPT, "local", 0},
+    {"subdomain suffix", "192.0.2.99", 0, 0, 0, 0, "<a@x.y.example.com>", 0, 0,
+     AR_ACCEPT, "local", 0},
     {"domain from a file", "192.0.2.99", 0, 0, 0, 0, "<a@hosted.test>", 0, 0,
      AR_ACCEPT, "local", 0},
-    {"suffix from a file", "192.0.2.99", 0, 0, 0, 0, "<a@www.hosted.org>", 0,
-     0, AR_ACCEPT, "local", 0},
+    {"suffix from a file", "192.0.2.99", 0, 0, 0, 0, "<a@www.hosted.org>", 0, 0,
+     AR_ACCEPT, "local", 0},
     {"literal entry", "192.0.2.99", 0, 0, 0, 0, "<a@[192.0.2.1]>", 0, 0,
      AR_ACCEPT, "local", 0},
-    {"literal, other text", "192.0.2.99", 0, 0, 0, 0, "<a@[192.0.2.01]>", 0,
-     0, AR_REJECT, "default", "550"},
+    {"literal, other text", "192.0.2.99", 0, 0, 0, 0, "<a@[192.0.2.01]>", 0, 0,
+     AR_REJECT, "default", "550"},
     {"remote mailer for a local domain", "192.0.2.99", 0, 0, 0, 0,
      "<a@example.com>", "smtp", 0, AR_REJECT, "default", "550"},
     {"local mailer for a local domain", "192.0.2.99", 0, 0, 0, 0,
@@ -125,8 +123,8 @@ static const struct {
      AR_ACCEPT, "trusted-network", 0},
     {"trusted IPv6", "2001:db8:10::5", 0, 0, 0, 0, "<a@remote.test>", 0, 0,
      AR_ACCEPT, "trusted-network", 0},
-    {"trusted IPv4-mapped", "::ffff:10.0.0.1", 0, 0, 0, 0, "<a@remote.test>",
-     0, 0, AR_ACCEPT, "trusted-network", 0},
+    {"trusted IPv4-mapped", "::ffff:10.0.0.1", 0, 0, 0, 0, "<a@remote.test>", 0,
+     0, AR_ACCEPT, "trusted-network", 0},
     {"trusted and authenticated", "10.1.2.3", 0, 0, "alice", 0,
      "<a@remote.test>", 0, 0, AR_ACCEPT, "trusted-network", 0},
     {"authenticated", "192.0.2.99", 0, 0, "alice", 0, "<a@remote.test>", 0, 0,
@@ -163,14 +161,14 @@ static const struct {
     {"partner, bracketed name", "198.18.0.1", "[198.18.0.1]", 0, 0,
      "<x@partner.test>", "<a@remote.test>", 0, 0, AR_REJECT, "default", "550"},
     {"foreign sender rejected by rule", "198.51.100.1", 0, 0, 0,
-     "<x@elsewhere.test>", "<a@remote.test>", 0, 0, AR_REJECT,
-     "foreign-sender", "550"},
+     "<x@elsewhere.test>", "<a@remote.test>", 0, 0, AR_REJECT, "foreign-sender",
+     "550"},
     {"local sender not matched by rule", "198.51.100.1", 0, 0, 0,
      "<x@example.com>", "<a@remote.test>", 0, 0, AR_REJECT, "default", "550"},
     {"domainless sender is not local", "198.51.100.1", 0, 0, 0, "<x>",
      "<a@remote.test>", 0, 0, AR_REJECT, "foreign-sender", "550"},
-    {"future expiry: matches", "203.0.113.9", 0, 0, 0, 0, "<a@remote.test>",
-     0, 0, AR_ACCEPT, "until-3000", 0},
+    {"future expiry: matches", "203.0.113.9", 0, 0, 0, 0, "<a@remote.test>", 0,
+     0, AR_ACCEPT, "until-3000", 0},
     {"IPv6 exception", "2001:db8:99::1", 0, 0, 0, 0, "<a@remote.test>", 0, 0,
      AR_ACCEPT, "until-3000", 0},
     {"IPv4-mapped exception", "::ffff:203.0.113.9", 0, 0, 0, 0,

@@ -134,8 +134,8 @@ check_bad(const char *name)
     if (!fail && nexpect == 0 && asprintf(&fail, "%s: no # expect", name) < 0)
         abort();
     if (!fail && d.nerrors < (size_t)nexpect &&
-        asprintf(&fail, "%s: %zu errors, want %d:%s", name, d.nerrors,
-                 nexpect, buf) < 0)
+        asprintf(&fail, "%s: %zu errors, want %d:%s", name, d.nerrors, nexpect,
+                 buf) < 0)
         abort();
     ar_diags_free(&d);
     return fail;
@@ -167,8 +167,8 @@ START_TEST(test_bad_fixtures)
     closedir(dir);
     ck_assert_msg(n >= MIN_BAD_FIXTURES, "only %d bad fixtures, want >= %d", n,
                   MIN_BAD_FIXTURES);
-    ck_assert_msg(failed == 0, "%d of %d fixtures failed; first: %s", failed,
-                  n, first ? first : "");
+    ck_assert_msg(failed == 0, "%d of %d fixtures failed; first: %s", failed, n,
+                  first ? first : "");
 }
 END_TEST
 

@@ -58,7 +58,8 @@ load(const char *path, int64_t today, bool show_warnings)
     return p;
 }
 
-/* ---- lint ----------------------------------------------------------------- */
+/* ---- lint -----------------------------------------------------------------
+ */
 
 static int
 cmd_lint(const char *path)
@@ -82,7 +83,8 @@ cmd_lint(const char *path)
     return p ? 0 : 1;
 }
 
-/* ---- query ---------------------------------------------------------------- */
+/* ---- query ----------------------------------------------------------------
+ */
 
 static void
 print_quoted(const char *s)
@@ -168,8 +170,9 @@ cmd_query(const char *path, int argc, char **argv)
             break;
         case OPT_CLIENT_ADDR:
             if (ar_ip_parse(optarg, &r.client_addr) < 0) {
-                fprintf(stderr, "authrelay-policy: --client-addr %s: not an "
-                                "IPv4 or IPv6 address\n",
+                fprintf(stderr,
+                        "authrelay-policy: --client-addr %s: not an "
+                        "IPv4 or IPv6 address\n",
                         optarg);
                 goto usage;
             }
@@ -198,8 +201,9 @@ cmd_query(const char *path, int argc, char **argv)
             break;
         case OPT_DATE:
             if ((r.today = ar_parse_date(optarg)) < 0) {
-                fprintf(stderr, "authrelay-policy: --date %s: not "
-                                "YYYY-MM-DD\n",
+                fprintf(stderr,
+                        "authrelay-policy: --date %s: not "
+                        "YYYY-MM-DD\n",
                         optarg);
                 goto usage;
             }
@@ -245,7 +249,8 @@ usage:
     return EX_USAGE_TOOL;
 }
 
-/* ---- test ----------------------------------------------------------------- */
+/* ---- test -----------------------------------------------------------------
+ */
 
 static int
 cmd_test(const char *path, const char *cases_path)

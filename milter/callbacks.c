@@ -1,0 +1,320 @@
+/*
+ * callbacks.c - the libmilter callbacks. They only translate: macros and
+ * arguments into a struct ar_request, the engine's verdict into SMFIS_*
+ * and smfi_setreply(). Every decision is logged, one line per recipient.
+ */
+#include <libmilter/mfapi.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conn.h"
+#include "daemon.h"
+#include "log.h"
+
+/* The macros we ask for, stage by stage (they replace the MTA's lists). */
+#define MACROS_CONNECT "{client_addr} {client_name} {client_resolve} v j"
+#define MACROS_ENVFROM "i {auth_type} {auth_authen} {mail_addr}"
+#define MACROS_ENVRCPT "i {rcpt_mailer} {auth_authen} {auth_type}"
+
+/* Replies of our own (the policy's replies come from the policy). */
+#define REPLY_TEMPFAIL_CODE "451"
+#define REPLY_TEMPFAIL_XCODE "4.3.0"
+#define REPLY_TEMPFAIL_TEXT                                                    \
+    "Relay check temporarily unavailable, try again later"
+#define REPLY_REJECT_CODE "554"
+#define REPLY_REJECT_XCODE "5.3.0"
+#define REPLY_REJECT_TEXT "Relay check failed"
+
+static const char *
+macro(SMFICTX *ctx, const char *name)
+{
+    return smfi_getsymval(ctx, (char *)name);
+}
+
+static const char *
+queue_id(SMFICTX *ctx)
+{
+    const char *i = macro(ctx, "i");
+    return i && *i ? i : "NOQUEUE";
+}
+
+/* smfi_setreply() treats '%' as a format character: double it. */
+static void
+set_reply(SMFICTX *ctx, const char *code, const char *xcode, const char *text)
+{
+    char buf[2 * 400 + 1];
+    size_t n = 0;
+    for (const char *p = text; *p && n + 2 < sizeof(buf); p++) {
+        if (*p == '%')
+            buf[n++] = '%';
+        buf[n++] = *p;
+    }
+    buf[n] = '\0';
+    if (smfi_setreply(ctx, (char *)code, (char *)xcode, buf) != MI_SUCCESS)
+        ar_log(LOG_WARNING, "%s: smfi_setreply(%s %s) failed", queue_id(ctx),
+               code, xcode);
+}
+
+/* An internal error: follow milter.on_error, never relay unchecked. */
+static sfsistat
+fail(SMFICTX *ctx, struct ar_conn *c, const char *why)
+{
+    enum ar_on_error how = AR_ONERR_TEMPFAIL;
+    struct ar_policy *p = c && c->policy ? ar_policy_ref(c->policy)
+                                         : ar_snapshot_acquire(&ar_d.snap);
+    if (p) {
+        how = ar_policy_on_error(p);
+        ar_policy_unref(p);
+    }
+    switch (how) {
+    case AR_ONERR_ACCEPT:
+        ar_log(LOG_ERR, "%s: internal error (%s): accepting (on_error)",
+               queue_id(ctx), why);
+        return SMFIS_CONTINUE;
+    case AR_ONERR_REJECT:
+        ar_log(LOG_ERR, "%s: internal error (%s): rejecting (on_error)",
+               queue_id(ctx), why);
+        set_reply(ctx, REPLY_REJECT_CODE, REPLY_REJECT_XCODE,
+                  REPLY_REJECT_TEXT);
+        return SMFIS_REJECT;
+    case AR_ONERR_TEMPFAIL:
+        break;
+    }
+    ar_log(LOG_ERR, "%s: internal error (%s): tempfail (on_error)",
+           queue_id(ctx), why);
+    set_reply(ctx, REPLY_TEMPFAIL_CODE, REPLY_TEMPFAIL_XCODE,
+              REPLY_TEMPFAIL_TEXT);
+    return SMFIS_TEMPFAIL;
+}
+
+/* true the first time only: for warnings logged once per run */
+static bool
+first_time(atomic_bool *flag)
+{
+    return !atomic_exchange(flag, true);
+}
+
+static void
+copy(char *dst, size_t size, const char *src)
+{
+    snprintf(dst, size, "%s", src ? src : "");
+}
+
+static struct ar_conn *
+conn_of(SMFICTX *ctx)
+{
+    struct ar_conn *c = smfi_getpriv(ctx);
+    if (c == NULL && (c = ar_conn_new()) != NULL &&
+        smfi_setpriv(ctx, c) != MI_SUCCESS) {
+        ar_conn_free(c);
+        c = NULL;
+    }
+    return c;
+}
+
+static sfsistat
+ar_cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
+                unsigned long f2, unsigned long f3, unsigned long *pf0,
+                unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
+{
+    /* the steps we do not need, and the replies the MTA need not wait for */
+    const unsigned long skip = SMFIP_NOHDRS | SMFIP_NOBODY | SMFIP_NOEOH |
+                               SMFIP_NOUNKNOWN | SMFIP_NODATA;
+    const unsigned long noreply = SMFIP_NR_CONN | SMFIP_NR_HELO;
+    struct ar_conn *c = conn_of(ctx);
+
+    (void)f2, (void)f3;
+    if (c == NULL)
+        return SMFIS_ALL_OPTS; /* fail() decides at MAIL and RCPT */
+    *pf0 = f0 & SMFIF_SETSYMLIST;
+    *pf1 = f1 & (skip | noreply);
+    *pf2 = *pf3 = 0;
+    c->proto = *pf1;
+    if (f0 & SMFIF_SETSYMLIST) {
+        smfi_setsymlist(ctx, SMFIM_CONNECT, MACROS_CONNECT);
+        smfi_setsymlist(ctx, SMFIM_ENVFROM, MACROS_ENVFROM);
+        smfi_setsymlist(ctx, SMFIM_ENVRCPT, MACROS_ENVRCPT);
+    }
+    return SMFIS_CONTINUE;
+}
+
+static sfsistat
+noreply(const struct ar_conn *c, unsigned long flag)
+{
+    return c && (c->proto & flag) ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+}
+
+static bool
+bracketed_or_unknown(const char *name)
+{
+    return name[0] == '\0' || name[0] == '[' || strcmp(name, "unknown") == 0;
+}
+
+static sfsistat
+ar_cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *sa)
+{
+    struct ar_conn *c = conn_of(ctx);
+    if (c == NULL)
+        return SMFIS_CONTINUE; /* fail() decides at MAIL and RCPT */
+    ar_ip_from_sockaddr(sa, &c->addr);
+    ar_ip_format(&c->addr, c->client_addr_text, sizeof(c->client_addr_text));
+    copy(c->client_name, sizeof(c->client_name), hostname);
+
+    /* Sendmail says whether the name is forward-confirmed; Postfix passes
+     * only a verified name (else "unknown"). Any other MTA: unverified. */
+    const char *resolve = macro(ctx, "{client_resolve}");
+    const char *v = macro(ctx, "v");
+    if (resolve) {
+        c->name_verified = strcmp(resolve, "OK") == 0;
+    } else if (v && strncmp(v, "Postfix", 7) == 0) {
+        c->name_verified = !bracketed_or_unknown(c->client_name);
+    } else {
+        c->name_verified = false;
+        if (first_time(&ar_d.warned_resolve))
+            ar_log(LOG_WARNING,
+                   "the MTA sent no {client_resolve} macro at connect (MTA "
+                   "version %s): client_hostnames rules will not match. "
+                   "Sendmail: add {client_resolve} to "
+                   "confMILTER_MACROS_CONNECT",
+                   v ? v : "unknown");
+    }
+    return noreply(c, SMFIP_NR_CONN);
+}
+
+static sfsistat
+ar_cb_helo(SMFICTX *ctx, char *helo)
+{
+    struct ar_conn *c = conn_of(ctx);
+    if (c) {
+        copy(c->helo, sizeof(c->helo), helo);
+        c->have_helo = true;
+    }
+    return noreply(c, SMFIP_NR_HELO);
+}
+
+static char *
+dup_macro(SMFICTX *ctx, const char *name, bool *oom)
+{
+    const char *v = macro(ctx, name);
+    if (v == NULL || *v == '\0')
+        return NULL;
+    char *d = strdup(v);
+    if (d == NULL)
+        *oom = true;
+    return d;
+}
+
+static sfsistat
+ar_cb_envfrom(SMFICTX *ctx, char **argv)
+{
+    struct ar_conn *c = smfi_getpriv(ctx);
+    bool oom = false;
+
+    if (c == NULL)
+        return fail(ctx, NULL, "no connection state");
+    ar_conn_end_transaction(c);
+    if ((c->policy = ar_snapshot_acquire(&ar_d.snap)) == NULL)
+        return fail(ctx, c, "no policy loaded");
+    /* an over-long sender has no usable domain: keep none */
+    if (argv[0] && strlen(argv[0]) < sizeof(c->mail_from))
+        copy(c->mail_from, sizeof(c->mail_from), argv[0]);
+    c->auth = dup_macro(ctx, "{auth_authen}", &oom);
+    c->auth_type = dup_macro(ctx, "{auth_type}", &oom);
+    if (oom)
+        return fail(ctx, c, "out of memory");
+    c->in_mail = true;
+    if (c->auth == NULL && macro(ctx, "{auth_type}") == NULL &&
+        macro(ctx, "{mail_addr}") == NULL &&
+        first_time(&ar_d.warned_mail_macros))
+        ar_log(LOG_WARNING,
+               "the MTA sent none of the MAIL FROM macros authrelay asks "
+               "for (%s): authenticated clients will look "
+               "unauthenticated. Postfix: milter_protocol = 6 and "
+               "milter_mail_macros = i {auth_type} {auth_authen} "
+               "{mail_addr} (or milter_macro_defaults); Sendmail: "
+               "confMILTER_MACROS_ENVFROM must include {auth_authen}",
+               MACROS_ENVFROM);
+    return SMFIS_CONTINUE;
+}
+
+static sfsistat
+ar_cb_envrcpt(SMFICTX *ctx, char **argv)
+{
+    struct ar_conn *c = smfi_getpriv(ctx);
+    struct ar_request r;
+    struct ar_verdict v;
+    char rcpt[AR_ARG_MAX], name[AR_NAME_MAX], auth[AR_NAME_MAX],
+        from[AR_ARG_MAX];
+
+    if (c == NULL || c->policy == NULL)
+        return fail(ctx, c, "RCPT outside a transaction");
+    memset(&r, 0, sizeof(r));
+    r.client_addr = c->addr;
+    r.client_name = c->client_name[0] ? c->client_name : NULL;
+    r.client_name_verified = c->name_verified;
+    r.helo = c->have_helo ? c->helo : NULL;
+    r.auth_authen = c->auth;
+    if (r.auth_authen == NULL) /* some MTAs send it at RCPT only */
+        r.auth_authen = macro(ctx, "{auth_authen}");
+    r.auth_type = c->auth_type;
+    r.mail_from = c->mail_from;
+    r.rcpt = argv[0] ? argv[0] : "";
+    r.rcpt_mailer = macro(ctx, "{rcpt_mailer}");
+    r.today = ar_today();
+    ar_policy_eval(c->policy, &r, &v);
+
+    bool report = ar_policy_mode(c->policy) == AR_MODE_REPORT;
+    const char *decision = ar_decision_name(v.decision);
+    if (report && v.decision == AR_REJECT)
+        decision = "would-reject";
+    else if (report && v.decision == AR_TEMPFAIL)
+        decision = "would-tempfail";
+    ar_log(LOG_INFO,
+           "%s: rcpt=%s decision=%s rule=%s client=%s[%s] auth=%s from=%s",
+           queue_id(ctx), ar_log_clean(r.rcpt, rcpt, sizeof(rcpt)), decision,
+           v.rule,
+           ar_log_clean(c->client_name[0] ? c->client_name : "unknown", name,
+                        sizeof(name)),
+           c->client_addr_text[0] ? c->client_addr_text : "unknown",
+           r.auth_authen && *r.auth_authen
+               ? ar_log_clean(r.auth_authen, auth, sizeof(auth))
+               : "-",
+           c->mail_from[0] ? ar_log_clean(c->mail_from, from, sizeof(from))
+                           : "<>");
+    if (v.decision == AR_ACCEPT || report)
+        return SMFIS_CONTINUE;
+    set_reply(ctx, v.reply->code, v.reply->xcode, v.reply->text);
+    return v.decision == AR_REJECT ? SMFIS_REJECT : SMFIS_TEMPFAIL;
+}
+
+static sfsistat
+ar_cb_abort(SMFICTX *ctx)
+{
+    struct ar_conn *c = smfi_getpriv(ctx);
+    if (c)
+        ar_conn_end_transaction(c);
+    return SMFIS_CONTINUE;
+}
+
+static sfsistat
+ar_cb_close(SMFICTX *ctx)
+{
+    /* this may be the only callback a connection gets */
+    ar_conn_free(smfi_getpriv(ctx));
+    smfi_setpriv(ctx, NULL);
+    return SMFIS_CONTINUE;
+}
+
+struct smfiDesc ar_filter = {
+    .xxfi_name = "authrelay",
+    .xxfi_version = SMFI_VERSION,
+    .xxfi_flags = 0, /* we never modify a message */
+    .xxfi_connect = ar_cb_connect,
+    .xxfi_helo = ar_cb_helo,
+    .xxfi_envfrom = ar_cb_envfrom,
+    .xxfi_envrcpt = ar_cb_envrcpt,
+    .xxfi_abort = ar_cb_abort,
+    .xxfi_close = ar_cb_close,
+    .xxfi_negotiate = ar_cb_negotiate,
+};

@@ -1,0 +1,32 @@
+/* conn.c - per-connection state; see conn.h */
+#include "conn.h"
+
+#include <stdlib.h>
+
+struct ar_conn *
+ar_conn_new(void)
+{
+    return calloc(1, sizeof(struct ar_conn));
+}
+
+void
+ar_conn_end_transaction(struct ar_conn *c)
+{
+    if (c->policy)
+        ar_policy_unref(c->policy);
+    c->policy = NULL;
+    c->in_mail = false;
+    c->mail_from[0] = '\0';
+    free(c->auth);
+    free(c->auth_type);
+    c->auth = c->auth_type = NULL;
+}
+
+void
+ar_conn_free(struct ar_conn *c)
+{
+    if (c == NULL)
+        return;
+    ar_conn_end_transaction(c);
+    free(c);
+}

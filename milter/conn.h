@@ -1,0 +1,43 @@
+/*
+ * conn.h - what the daemon keeps about one MTA connection (one SMTP
+ * session) and its current transaction.
+ *
+ * Created at negotiation (or connect), freed at close; owned by the
+ * libmilter thread that serves the connection, so it needs no lock. The
+ * policy is pinned at MAIL FROM and released at the next MAIL FROM or at
+ * close: a transaction finishes under the policy it started with.
+ */
+#ifndef AR_CONN_H
+#define AR_CONN_H
+
+#include <stdbool.h>
+
+#include "netset.h"
+#include "policy.h"
+
+#define AR_NAME_MAX 256
+#define AR_ARG_MAX 512
+
+struct ar_conn {
+    unsigned long proto; /* protocol steps agreed with the MTA */
+    /* connection */
+    struct ar_ip addr;
+    char client_name[AR_NAME_MAX];
+    char client_addr_text[64];
+    bool name_verified;
+    bool have_helo;
+    char helo[AR_NAME_MAX];
+    /* transaction */
+    struct ar_policy *policy; /* pinned at MAIL FROM; NULL outside one */
+    bool in_mail;
+    char mail_from[AR_ARG_MAX];
+    char *auth; /* {auth_authen}; NULL when not authenticated */
+    char *auth_type;
+};
+
+struct ar_conn *ar_conn_new(void);
+/* ar_conn_end_transaction - release the pin and forget the sender */
+void ar_conn_end_transaction(struct ar_conn *c);
+void ar_conn_free(struct ar_conn *c);
+
+#endif

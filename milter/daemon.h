@@ -1,0 +1,31 @@
+/*
+ * daemon.h - state shared by the daemon's threads: the current policy
+ * (a snapshot holder: see snapshot.h) and the once-per-run warnings.
+ */
+#ifndef AR_DAEMON_H
+#define AR_DAEMON_H
+
+#include <libmilter/mfapi.h>
+#include <stdatomic.h>
+
+#include "snapshot.h"
+
+struct ar_daemon {
+    struct ar_snapshot snap;
+    const char *policy_path;
+    atomic_bool warned_mail_macros;
+    atomic_bool warned_resolve;
+    atomic_bool warned_rcpt_mailer;
+};
+
+extern struct ar_daemon ar_d;
+extern struct smfiDesc ar_filter;
+
+/* ar_reload_start - start the thread that reloads on SIGUSR1 (which must
+ * already be blocked in every thread) and hurries libmilter's listener
+ * out at a stop; sock is the daemon's socket spec. 0 or -1. */
+int ar_reload_start(const char *sock);
+/* ar_reload_log_policy - log what a freshly loaded policy holds */
+void ar_reload_log_policy(const char *what, const struct ar_policy *p);
+
+#endif

@@ -1,0 +1,20 @@
+/*
+ * log.h - the daemon's only way to log: syslog facility mail, ident
+ * "authrelay", and stderr as well in the foreground (-f). Client-supplied
+ * text is passed through ar_log_clean() first so that no control character
+ * reaches a log file. Thread-safe.
+ */
+#ifndef AR_LOG_H
+#define AR_LOG_H
+
+#include <stddef.h>
+#include <syslog.h>
+
+void ar_log_open(int foreground);
+void ar_log(int prio, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* ar_log_clean - s with control and non-ASCII octets as '?', at most
+ * size - 1 octets; "" for NULL */
+const char *ar_log_clean(const char *s, char *buf, size_t size);
+
+#endif

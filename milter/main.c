@@ -1,0 +1,329 @@
+/*
+ * authrelay-milter - enforce authenticated relay for Postfix and Sendmail.
+ *
+ * main() owns start-up and shut-down: flags, the first policy load, the
+ * socket, privileges, the pidfile and the signal mask. See SPEC §2 for the
+ * flags and exit codes: 78 bad policy or unknown user, 64 bad flags,
+ * 71 socket (or other system) trouble, 0 after an orderly stop.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <libmilter/mfapi.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "log.h"
+
+#define DEFAULT_POLICY "/etc/authrelay/authrelay.conf"
+
+struct ar_daemon ar_d;
+
+static void
+usage(FILE *f)
+{
+    fputs("usage: authrelay-milter [-c FILE] [-p SOCKET] [-f] [-n] [-u USER] "
+          "[-P PIDFILE] [-V] [-h]\n"
+          "  -c FILE     policy file (default " DEFAULT_POLICY ")\n"
+          "  -p SOCKET   inet:PORT@HOST, inet6:PORT@HOST, unix:PATH or "
+          "local:PATH\n"
+          "  -f          stay in the foreground, log to stderr as well\n"
+          "  -n          check the policy file and exit (0 valid, 1 not)\n"
+          "  -u USER     run as USER after opening the socket (\"root\" to "
+          "stay root)\n"
+          "  -P PIDFILE  write the process id to PIDFILE\n"
+          "  -V          print the version and exit\n"
+          "SIGUSR1 reloads the policy; SIGTERM, SIGHUP and SIGINT stop.\n",
+          f);
+}
+
+/* every diagnostic to stderr (as FILE:LINE) and, at start-up, the log */
+static void
+report(const struct ar_diags *d, bool to_log)
+{
+    char buf[1400];
+    for (size_t i = 0; i < d->n; i++) {
+        ar_diag_format(&d->v[i], buf, sizeof(buf));
+        fprintf(stderr, "%s\n", buf);
+        if (to_log)
+            syslog(d->v[i].warning ? LOG_WARNING : LOG_ERR, "%s", buf);
+    }
+}
+
+static int
+check_only(const char *path)
+{
+    struct ar_diags d;
+    char line[1024];
+    ar_diags_init(&d);
+    struct ar_policy *p = ar_policy_load(path, ar_today(), &d);
+    report(&d, false);
+    ar_diags_free(&d);
+    if (p == NULL)
+        return 1;
+    ar_policy_summary(p, line, sizeof(line));
+    printf("%s\n", line);
+    ar_policy_unref(p);
+    return 0;
+}
+
+/* the path of a unix:/local: socket spec, or NULL */
+static const char *
+unix_path(const char *spec)
+{
+    if (strncmp(spec, "unix:", 5) == 0)
+        return spec + 5;
+    if (strncmp(spec, "local:", 6) == 0)
+        return spec + 6;
+    return NULL;
+}
+
+/* Remove a unix socket left behind by a dead daemon; refuse to steal one
+ * that a live process still answers on, and never delete anything else. */
+static int
+clear_stale_socket(const char *path)
+{
+    struct stat st;
+    if (lstat(path, &st) < 0)
+        return errno == ENOENT ? 0 : -1;
+    if (!S_ISSOCK(st.st_mode)) {
+        fprintf(stderr, "authrelay-milter: %s exists and is not a socket\n",
+                path);
+        return -1;
+    }
+    struct sockaddr_un sun = {.sun_family = AF_UNIX};
+    if (strlen(path) >= sizeof(sun.sun_path)) {
+        fprintf(stderr, "authrelay-milter: socket path too long: %s\n", path);
+        return -1;
+    }
+    strcpy(sun.sun_path, path);
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    if (fd < 0)
+        return -1;
+    int rc = connect(fd, (struct sockaddr *)&sun, sizeof(sun));
+    close(fd);
+    if (rc == 0) {
+        fprintf(stderr, "authrelay-milter: %s is in use by a running process\n",
+                path);
+        return -1;
+    }
+    if (unlink(path) < 0 && errno != ENOENT) {
+        fprintf(stderr, "authrelay-milter: cannot remove stale %s: %s\n", path,
+                strerror(errno));
+        return -1;
+    }
+    syslog(LOG_NOTICE, "removed stale socket %s", path);
+    return 0;
+}
+
+static int
+write_pidfile(const char *path)
+{
+    int fd =
+        open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return -1;
+    char buf[32];
+    int n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+    int rc = write(fd, buf, (size_t)n) == n ? 0 : -1;
+    if (close(fd) < 0)
+        rc = -1;
+    return rc;
+}
+
+static int
+drop_privileges(const struct passwd *pw)
+{
+    if (initgroups(pw->pw_name, pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 ||
+        setuid(pw->pw_uid) < 0)
+        return -1;
+    if (pw->pw_uid != 0 && setuid(0) == 0)
+        return -1; /* privileges were not really dropped */
+    return 0;
+}
+
+static int
+daemonize(void)
+{
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid > 0)
+        _exit(0);
+    if (setsid() < 0)
+        return -1;
+    if (chdir("/") < 0)
+        return -1;
+    int fd = open("/dev/null", O_RDWR);
+    if (fd < 0)
+        return -1;
+    dup2(fd, 0);
+    dup2(fd, 1);
+    dup2(fd, 2);
+    if (fd > 2)
+        close(fd);
+    return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+    const char *path = DEFAULT_POLICY, *sock = NULL, *user = NULL,
+               *pidfile = NULL;
+    bool foreground = false, check = false;
+    int c;
+
+    while ((c = getopt(argc, argv, "c:p:fnu:P:Vh")) != -1) {
+        switch (c) {
+        case 'c':
+            path = optarg;
+            break;
+        case 'p':
+            sock = optarg;
+            break;
+        case 'f':
+            foreground = true;
+            break;
+        case 'n':
+            check = true;
+            break;
+        case 'u':
+            user = optarg;
+            break;
+        case 'P':
+            pidfile = optarg;
+            break;
+        case 'V': {
+            unsigned maj, min, pl;
+            smfi_version(&maj, &min, &pl);
+            printf("authrelay-milter %s (libmilter %u.%u.%u)\n", AR_VERSION,
+                   maj, min, pl);
+            return 0;
+        }
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return EX_USAGE;
+        }
+    }
+    if (optind != argc) {
+        fprintf(stderr, "authrelay-milter: unexpected argument %s\n",
+                argv[optind]);
+        usage(stderr);
+        return EX_USAGE;
+    }
+    if (check)
+        return check_only(path);
+
+    ar_log_open(foreground);
+    struct ar_diags d;
+    ar_diags_init(&d);
+    struct ar_policy *p = ar_policy_load(path, ar_today(), &d);
+    report(&d, true);
+    ar_diags_free(&d);
+    if (p == NULL) {
+        syslog(LOG_ERR, "cannot start: %s is not a valid policy", path);
+        return EX_CONFIG;
+    }
+    if (sock == NULL)
+        sock = ar_policy_socket(p);
+    if (user == NULL)
+        user = ar_policy_user(p);
+    if (pidfile == NULL)
+        pidfile = ar_policy_pidfile(p);
+    if (sock == NULL) {
+        fprintf(stderr,
+                "authrelay-milter: no socket: set milter.socket in "
+                "%s or use -p\n",
+                path);
+        return EX_CONFIG;
+    }
+    struct passwd *pw = NULL;
+    if (user && (pw = getpwnam(user)) == NULL) {
+        fprintf(stderr, "authrelay-milter: unknown user %s\n", user);
+        return EX_CONFIG;
+    }
+
+    const char *upath = unix_path(sock);
+    if (upath && clear_stale_socket(upath) < 0)
+        return EX_OSERR;
+    mode_t old = umask(007); /* the socket: owner and group only */
+    if (smfi_setconn((char *)sock) != MI_SUCCESS ||
+        smfi_register(ar_filter) != MI_SUCCESS ||
+        smfi_setbacklog(1024) != MI_SUCCESS ||
+        smfi_opensocket(false) != MI_SUCCESS) {
+        fprintf(stderr, "authrelay-milter: cannot open socket %s\n", sock);
+        syslog(LOG_ERR, "cannot open socket %s", sock);
+        return EX_OSERR;
+    }
+    umask(old | 022);
+    if (upath && pw && chown(upath, pw->pw_uid, pw->pw_gid) < 0) {
+        fprintf(stderr, "authrelay-milter: chown %s: %s\n", upath,
+                strerror(errno));
+        return EX_OSERR;
+    }
+    if (!foreground && daemonize() < 0) {
+        fprintf(stderr, "authrelay-milter: cannot daemonize: %s\n",
+                strerror(errno));
+        return EX_OSERR;
+    }
+    if (pidfile && write_pidfile(pidfile) < 0) {
+        syslog(LOG_ERR, "cannot write pidfile %s: %m", pidfile);
+        fprintf(stderr, "authrelay-milter: cannot write pidfile %s: %s\n",
+                pidfile, strerror(errno));
+        return EX_OSERR;
+    }
+    if (pw && drop_privileges(pw) < 0) {
+        syslog(LOG_ERR, "cannot switch to user %s: %m", user);
+        fprintf(stderr, "authrelay-milter: cannot switch to user %s\n", user);
+        return EX_OSERR;
+    }
+    if (geteuid() == 0 && pw == NULL)
+        syslog(LOG_WARNING,
+               "WARNING: running as root; use -u USER or milter.user "
+               "(-u root to say this is meant)");
+
+    /* Before any thread exists: libmilter blocks the stop signals only in
+     * the threads it creates, and our reload thread takes SIGUSR1. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGUSR1);
+    sigaddset(&set, SIGUSR2);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    ar_d.policy_path = path;
+    ar_snapshot_init(&ar_d.snap, p);
+    if (ar_reload_start(sock) < 0) {
+        syslog(LOG_ERR, "cannot start the reload thread");
+        return EX_OSERR;
+    }
+    syslog(LOG_INFO, "authrelay-milter %s starting on %s", AR_VERSION, sock);
+    ar_reload_log_policy("loaded", p);
+
+    int rc = smfi_main();
+
+    syslog(LOG_INFO, "authrelay-milter stopping");
+    if (pidfile && unlink(pidfile) < 0 && errno != ENOENT)
+        syslog(LOG_WARNING, "cannot remove pidfile %s: %m", pidfile);
+    if (upath && unlink(upath) < 0 && errno != ENOENT)
+        syslog(LOG_WARNING, "cannot remove socket %s: %m", upath);
+    ar_snapshot_destroy(&ar_d.snap);
+    closelog();
+    return rc == MI_SUCCESS ? 0 : EX_OSERR;
+}

@@ -1,0 +1,860 @@
+/*
+ * check_daemon.c - authrelay-milter end to end: each test starts the built
+ * daemon on a unix socket in a temporary directory and talks to it as an
+ * MTA does (mtaclient.c), asserting the replies on the wire and the log.
+ */
+#define _GNU_SOURCE
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mtaclient.h"
+
+#define RELAY_TEXT                                                             \
+    "554 5.7.1 Relay access denied: authenticate with SMTP AUTH to send to "   \
+    "other domains"
+
+static const char policy_fmt[] =
+    "version = 1;\n"
+    "milter = { mode = \"%s\"; on_error = \"tempfail\"; };\n"
+    "relay = {\n"
+    "  local_domains = [ \"example.com\", \".example.com\"%s ];\n"
+    "  trusted_networks = [ \"10.0.0.0/8\", \"2001:db8:10::/48\" ];\n"
+    "  reply = { code = \"554\"; xcode = \"5.7.1\";\n"
+    "    text = \"Relay access denied: authenticate with SMTP AUTH to send "
+    "to other domains\"; };\n"
+    "};\n"
+    "exceptions = (\n"
+    "  { name = \"isp\"; match = { client_hostnames = [ \".isp.test\" ]; };\n"
+    "    action = \"reject\"; reply = { code = \"550\"; xcode = \"5.7.1\";\n"
+    "    text = \"ISP customers: use smtp.isp.test (100%% of them)\"; }; },\n"
+    "  { name = \"busy\"; match = { client_networks = [ \"192.0.2.0/24\" ];\n"
+    "    helo = [ \"busy.test\" ]; }; action = \"tempfail\";\n"
+    "    reply = { code = \"451\"; xcode = \"4.7.1\"; text = \"Try later\"; "
+    "}; },\n"
+    "  { name = \"relays\"; match = { client_networks = [ "
+    "\"198.51.100.0/24\", \"2001:db8:a01::/48\" ];\n"
+    "    sender_is_local = true; }; action = \"permit\"; },\n"
+    "  { name = \"exchange\"; match = { client_networks = [ "
+    "\"203.0.113.25\" ];\n"
+    "    sender_domains = [ \"acme.test\" ]; }; action = \"permit\"; }\n"
+    ");\n";
+
+static char dir[64], policy[128], logfile[128], sockspec[160], sockpath[128],
+    pidfile[128];
+static pid_t daemon_pid;
+
+static void
+write_file(const char *path, const char *text)
+{
+    char tmp[256];
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    fclose(f);
+    ck_assert_int_eq(rename(tmp, path), 0);
+}
+
+static void
+write_policy(const char *mode, const char *extra_domains)
+{
+    char buf[4096];
+    snprintf(buf, sizeof(buf), policy_fmt, mode, extra_domains);
+    write_file(policy, buf);
+}
+
+/* run the daemon with args (NULL-terminated), stderr to logfile */
+static pid_t
+spawn(const char *const *args)
+{
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        int fd = open(logfile, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        dup2(fd, 2);
+        dup2(fd, 1);
+        const char *argv[16] = {AR_MILTER_BIN};
+        for (int i = 0; args[i] && i < 14; i++)
+            argv[i + 1] = args[i];
+        execv(AR_MILTER_BIN, (char **)argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+/* exit status of pid, waiting at most 15 s; -1 if it does not exit */
+static int
+wait_exit(pid_t pid)
+{
+    for (int i = 0; i < 1500; i++) {
+        int st;
+        pid_t r = waitpid(pid, &st, WNOHANG);
+        if (r == pid)
+            return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+        usleep(10000);
+    }
+    return -1;
+}
+
+static bool
+answers(void)
+{
+    struct mc m;
+    if (mc_open(&m, sockspec) < 0)
+        return false;
+    mc_close(&m);
+    return true;
+}
+
+static void
+start_daemon(void)
+{
+    const char *args[] = {"-f", "-c",    policy, "-p",   sockspec,
+                          "-P", pidfile, "-u",   "root", NULL};
+    daemon_pid = spawn(args);
+    for (int i = 0; i < 500 && !answers(); i++) {
+        int st;
+        ck_assert_msg(waitpid(daemon_pid, &st, WNOHANG) == 0,
+                      "daemon exited at start");
+        usleep(10000);
+    }
+    ck_assert_msg(answers(), "daemon does not answer on %s", sockspec);
+}
+
+static void
+stop_daemon(void)
+{
+    if (daemon_pid <= 0)
+        return;
+    kill(daemon_pid, SIGTERM);
+    int rc = wait_exit(daemon_pid);
+    if (rc < 0)
+        kill(daemon_pid, SIGKILL), waitpid(daemon_pid, NULL, 0);
+    daemon_pid = 0;
+    ck_assert_msg(rc == 0, "daemon exit status %d after SIGTERM", rc);
+    ck_assert_msg(access(sockpath, F_OK) < 0, "socket left behind");
+    ck_assert_msg(access(pidfile, F_OK) < 0, "pidfile left behind");
+}
+
+static void
+setup(void)
+{
+    snprintf(dir, sizeof(dir), "/tmp/ar_daemon_XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(policy, sizeof(policy), "%s/policy.conf", dir);
+    snprintf(logfile, sizeof(logfile), "%s/log", dir);
+    snprintf(sockpath, sizeof(sockpath), "%s/sock", dir);
+    snprintf(sockspec, sizeof(sockspec), "unix:%s", sockpath);
+    snprintf(pidfile, sizeof(pidfile), "%s/pid", dir);
+    write_policy("enforce", "");
+    start_daemon();
+}
+
+static void
+teardown(void)
+{
+    stop_daemon();
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "cannot remove %s\n", dir);
+}
+
+/* count of lines in the log containing s */
+static int
+log_count(const char *s)
+{
+    FILE *f = fopen(logfile, "r");
+    char line[4096];
+    int n = 0;
+    if (f == NULL)
+        return 0;
+    while (fgets(line, sizeof(line), f))
+        n += strstr(line, s) != NULL;
+    fclose(f);
+    return n;
+}
+
+/* wait up to 5 s for a log line containing s */
+static bool
+log_wait(const char *s)
+{
+    for (int i = 0; i < 500; i++) {
+        if (log_count(s) > 0)
+            return true;
+        usleep(10000);
+    }
+    return false;
+}
+
+static void
+dump_log(void)
+{
+    FILE *f = fopen(logfile, "r");
+    char line[4096];
+    while (f && fgets(line, sizeof(line), f))
+        fprintf(stderr, "  log: %s", line);
+    if (f)
+        fclose(f);
+}
+
+#define assert_log(s)                                                          \
+    do {                                                                       \
+        if (!log_wait(s)) {                                                    \
+            dump_log();                                                        \
+            ck_abort_msg("no log line with: %s", s);                           \
+        }                                                                      \
+    } while (0)
+
+/* ---- sessions ------------------------------------------------------------ */
+
+struct client {
+    const char *name, *addr, *resolve, *mta_version, *helo;
+    char family;
+};
+
+static const struct client stranger = {
+    "host.stranger.test", "192.0.2.99", "OK", NULL, "host.stranger.test", '4'};
+
+static void
+session(struct mc *m, const struct client *c)
+{
+    struct mc_reply r;
+    ck_assert_msg(mc_open(m, sockspec) == 0, "connect to the daemon");
+    ck_assert_int_eq(mc_negotiate(m), 0);
+    if (c->resolve && c->mta_version)
+        mc_macros(m, 'C', "j", "mta.test", "{client_resolve}", c->resolve, "v",
+                  c->mta_version, NULL);
+    else if (c->resolve)
+        mc_macros(m, 'C', "j", "mta.test", "{client_resolve}", c->resolve,
+                  NULL);
+    else if (c->mta_version)
+        mc_macros(m, 'C', "j", "mta.test", "v", c->mta_version, NULL);
+    else
+        mc_macros(m, 'C', "j", "mta.test", NULL);
+    ck_assert_int_eq(mc_connect(m, c->name, c->family, c->addr, &r), 0);
+    ck_assert_int_eq(r.cmd, 'c');
+    mc_macros(m, 'H', NULL);
+    ck_assert_int_eq(mc_helo(m, c->helo, &r), 0);
+    ck_assert_int_eq(r.cmd, 'c');
+}
+
+/* MAIL FROM, optionally authenticated (auth NULL: no auth macros) */
+static void
+mail(struct mc *m, const char *from, const char *auth)
+{
+    struct mc_reply r;
+    if (auth)
+        mc_macros(m, 'M', "{auth_type}", "PLAIN", "{auth_authen}", auth,
+                  "{mail_addr}", "x", NULL);
+    else
+        mc_macros(m, 'M', "{mail_addr}", "x", NULL);
+    ck_assert_int_eq(mc_mail(m, from, &r), 0);
+    ck_assert_msg(r.cmd == 'c', "MAIL %s: got '%c' %s", from, r.cmd, r.text);
+}
+
+/* RCPT TO; want: 'c', or the exact "CODE XCODE TEXT" of a 'y' reply */
+static void
+rcpt(struct mc *m, const char *to, const char *want)
+{
+    struct mc_reply r;
+    mc_macros(m, 'R', "{rcpt_mailer}", "esmtp", NULL);
+    ck_assert_msg(mc_rcpt(m, to, &r) == 0, "RCPT %s: no reply", to);
+    if (strcmp(want, "c") == 0)
+        ck_assert_msg(r.cmd == 'c', "RCPT %s: got '%c' %s, want continue", to,
+                      r.cmd, r.text);
+    else
+        ck_assert_msg(r.cmd == 'y' && strcmp(r.text, want) == 0,
+                      "RCPT %s: got '%c' \"%s\", want \"%s\"", to, r.cmd,
+                      r.text, want);
+}
+
+static void
+done(struct mc *m)
+{
+    mc_quit(m);
+    mc_close(m);
+}
+
+/* ---- the tests -------------------------------------------------------------
+ */
+
+START_TEST(test_negotiation)
+{
+    struct mc m;
+    ck_assert_int_eq(mc_open(&m, sockspec), 0);
+    ck_assert_int_eq(mc_negotiate(&m), 0);
+    ck_assert_uint_eq(m.version, 6);
+    /* only SMFIF_SETSYMLIST; no headers, body, EOH, DATA, unknown */
+    ck_assert_uint_eq(m.actions, 0x100);
+    ck_assert_uint_eq(m.proto & 0x370, 0x370);
+    ck_assert_uint_eq(m.proto & 0x3000, 0x3000); /* no reply: conn, helo */
+    ck_assert_uint_eq(m.proto & 0xc000, 0);      /* we answer MAIL, RCPT */
+    ck_assert_str_eq(m.symlist[0],
+                     "{client_addr} {client_name} {client_resolve} v j");
+    ck_assert_str_eq(m.symlist[1], "i {auth_type} {auth_authen} {mail_addr}");
+    ck_assert_str_eq(m.symlist[2], "i {rcpt_mailer} {auth_authen} {auth_type}");
+    done(&m);
+}
+END_TEST
+
+START_TEST(test_local_and_relay)
+{
+    struct mc m;
+    session(&m, &stranger);
+    mail(&m, "<someone@remote.test>", NULL);
+    rcpt(&m, "<user@example.com>", "c");
+    rcpt(&m, "<user@sub.example.com>", "c");
+    rcpt(&m, "<user@remote.test>", RELAY_TEXT);
+    rcpt(&m, "<user%remote.test@example.com>", RELAY_TEXT);
+    rcpt(&m, "<@example.com:user@remote.test>", RELAY_TEXT);
+    rcpt(&m, "<postmaster>", "c");
+    done(&m);
+    assert_log("NOQUEUE: rcpt=<user@remote.test> decision=reject "
+               "rule=default client=host.stranger.test[192.0.2.99] auth=- "
+               "from=<someone@remote.test>");
+    assert_log("NOQUEUE: rcpt=<user@example.com> decision=accept rule=local");
+}
+END_TEST
+
+/* A message with mixed recipients: each is decided alone. */
+START_TEST(test_mixed_recipients)
+{
+    struct mc m;
+    session(&m, &stranger);
+    mail(&m, "<someone@remote.test>", NULL);
+    rcpt(&m, "<a@example.com>", "c");
+    rcpt(&m, "<b@remote.test>", RELAY_TEXT);
+    rcpt(&m, "<c@example.com>", "c");
+    rcpt(&m, "<d@other.test>", RELAY_TEXT);
+    rcpt(&m, "<e@EXAMPLE.COM>", "c");
+    done(&m);
+}
+END_TEST
+
+START_TEST(test_authenticated)
+{
+    struct mc m;
+    struct mc_reply r;
+    session(&m, &stranger);
+    mail(&m, "<alice@example.com>", "alice@example.com");
+    /* like Postfix: the auth macros are not sent again at RCPT */
+    ck_assert_int_eq(mc_rcpt(&m, "<user@remote.test>", &r), 0);
+    ck_assert_int_eq(r.cmd, 'c');
+    done(&m);
+    assert_log("rcpt=<user@remote.test> decision=accept rule=authenticated "
+               "client=host.stranger.test[192.0.2.99] "
+               "auth=alice@example.com from=<alice@example.com>");
+}
+END_TEST
+
+START_TEST(test_empty_auth)
+{
+    struct mc m;
+    session(&m, &stranger);
+    mail(&m, "<someone@remote.test>", "");
+    rcpt(&m, "<user@remote.test>", RELAY_TEXT);
+    done(&m);
+}
+END_TEST
+
+/* RSET (abort) and a new MAIL: each transaction starts afresh. */
+START_TEST(test_transactions)
+{
+    struct mc m;
+    session(&m, &stranger);
+    mail(&m, "<someone@remote.test>", NULL);
+    rcpt(&m, "<user@remote.test>", RELAY_TEXT);
+    mc_abort(&m);
+    mail(&m, "<alice@example.com>", "alice@example.com");
+    rcpt(&m, "<user@remote.test>", "c");
+    mc_abort(&m);
+    mail(&m, "<someone@remote.test>", NULL);
+    rcpt(&m, "<user@remote.test>", RELAY_TEXT);
+    /* a new MAIL without RSET replaces the transaction too */
+    mail(&m, "<alice@example.com>", "alice@example.com");
+    rcpt(&m, "<user@remote.test>", "c");
+    done(&m);
+}
+END_TEST
+
+/* The MTA sends no macros at all: unauthenticated, warned once. */
+START_TEST(test_no_macros)
+{
+    for (int i = 0; i < 2; i++) {
+        struct mc m;
+        struct mc_reply r;
+        ck_assert_int_eq(mc_open(&m, sockspec), 0);
+        ck_assert_int_eq(mc_negotiate(&m), 0);
+        ck_assert_int_eq(mc_connect(&m, "host.test", '4', "192.0.2.99", &r), 0);
+        ck_assert_int_eq(mc_mail(&m, "<a@remote.test>", &r), 0);
+        ck_assert_int_eq(r.cmd, 'c');
+        ck_assert_int_eq(mc_rcpt(&m, "<b@remote.test>", &r), 0);
+        ck_assert_int_eq(r.cmd, 'y');
+        ck_assert_int_eq(mc_rcpt(&m, "<b@example.com>", &r), 0);
+        ck_assert_int_eq(r.cmd, 'c');
+        done(&m);
+    }
+    assert_log("milter_mail_macros");
+    ck_assert_int_eq(log_count("confMILTER_MACROS_ENVFROM"), 1);
+    ck_assert_int_eq(log_count("no {client_resolve} macro"), 1);
+}
+END_TEST
+
+START_TEST(test_trusted_and_ipv6)
+{
+    static const struct client clients[] = {
+        {"mx.inside.test", "10.1.2.3", "OK", NULL, "mx", '4'},
+        {"mx6.inside.test", "2001:db8:10::7", "OK", NULL, "mx6", '6'},
+        {"mapped.inside.test", "::ffff:10.9.9.9", "OK", NULL, "m", '6'},
+    };
+    for (size_t i = 0; i < 3; i++) {
+        struct mc m;
+        session(&m, &clients[i]);
+        mail(&m, "<a@remote.test>", NULL);
+        rcpt(&m, "<b@remote.test>", "c");
+        done(&m);
+    }
+    assert_log("decision=accept rule=trusted-network "
+               "client=mx6.inside.test[2001:db8:10::7]");
+    assert_log("decision=accept rule=trusted-network "
+               "client=mapped.inside.test[10.9.9.9]");
+    /* an IPv6 stranger is not trusted */
+    static const struct client v6 = {
+        "v6.test", "2001:db8:99::1", "OK", NULL, "v6", '6'};
+    struct mc m;
+    session(&m, &v6);
+    mail(&m, "<a@remote.test>", NULL);
+    rcpt(&m, "<b@remote.test>", RELAY_TEXT);
+    done(&m);
+}
+END_TEST
+
+/* Each kind of exception, through the daemon. */
+START_TEST(test_exceptions)
+{
+    struct mc m;
+    /* hostname, verified by Sendmail's {client_resolve} = OK */
+    static const struct client isp = {
+        "dial-7.isp.test", "192.0.2.7", "OK", NULL, "dial-7", '4'};
+    session(&m, &isp);
+    mail(&m, "<a@remote.test>", NULL);
+    rcpt(&m, "<b@remote.test>",
+         "550 5.7.1 ISP customers: use smtp.isp.test (100%% of them)");
+    rcpt(&m, "<b@example.com>", "c");
+    done(&m);
+    /* the same name, forged: {client_resolve} = FORGED */
+    static const struct client forged = {
+        "dial-7.isp.test", "192.0.2.7", "FORGED", NULL, "dial-7", '4'};
+    session(&m, &forged);
+    mail(&m, "<a@remote.test>", NULL);
+    rcpt(&m, "<b@remote.test>", RELAY_TEXT);
+    done(&m);
+    /* Postfix passes only verified names: no {client_resolve} needed */
+    static const struct client pf = {"dial-7.isp.test", "192.0.2.7", NULL,
+                                     "Postfix 3.7.11",  "dial-7",    '4'};
+    session(&m, &pf);
+    mail(&m, "<a@remote.test>", NULL);
+    rcpt(&m, "<b@remote.test>",
+         "550 5.7.1 ISP customers: use smtp.isp.test (100%% of them)");
+    done(&m);
+    static const struct client pf_unknown = {
+        "unknown", "192.0.2.7", NULL, "Postfix 3.7.11", "dial", '4'};
+    session(&m, &pf_unknown);
+    mail(&m, "<a@remote.test>", NULL);
+    rcpt(&m, "<b@remote.test>", RELAY_TEXT);
+    done(&m);
+    /* network + helo: tempfail */
+    static const struct client busy = {"b.test", "192.0.2.50", "OK",
+                                       NULL,     "busy.test",  '4'};
+    session(&m, &busy);
+    mail(&m, "<a@remote.test>", NULL);
+    rcpt(&m, "<b@remote.test>", "451 4.7.1 Try later");
+    done(&m);
+    /* network + sender_is_local: permit, over IPv4 and IPv6 */
+    static const struct client relay4 = {
+        "r.test", "198.51.100.9", "OK", NULL, "r", '4'};
+    static const struct client relay6 = {
+        "r6.test", "2001:db8:a01::9", "OK", NULL, "r6", '6'};
+    session(&m, &relay4);
+    mail(&m, "<bob@example.com>", NULL);
+    rcpt(&m, "<b@remote.test>", "c");
+    mail(&m, "<bob@elsewhere.test>", NULL);
+    rcpt(&m, "<b@remote.test>", RELAY_TEXT);
+    done(&m);
+    session(&m, &relay6);
+    mail(&m, "<bob@x.example.com>", NULL);
+    rcpt(&m, "<b@remote.test>", "c");
+    done(&m);
+    /* network + sender_domains */
+    static const struct client exch = {
+        "exch.acme.test", "203.0.113.25", "OK", NULL, "exch", '4'};
+    session(&m, &exch);
+    mail(&m, "<ceo@acme.test>", NULL);
+    rcpt(&m, "<b@remote.test>", "c");
+    mail(&m, "<ceo@other.test>", NULL);
+    rcpt(&m, "<b@remote.test>", RELAY_TEXT);
+    done(&m);
+    assert_log("decision=accept rule=exchange");
+    assert_log("decision=tempfail rule=busy");
+}
+END_TEST
+
+/* The queue id comes from the i macro when the MTA has one. */
+START_TEST(test_queue_id)
+{
+    struct mc m;
+    struct mc_reply r;
+    session(&m, &stranger);
+    mc_macros(&m, 'M', "i", "4ABCD1234", "{mail_addr}", "a", NULL);
+    ck_assert_int_eq(mc_mail(&m, "<a@remote.test>", &r), 0);
+    ck_assert_int_eq(mc_rcpt(&m, "<b@remote.test>", &r), 0);
+    ck_assert_int_eq(r.cmd, 'y');
+    done(&m);
+    assert_log("4ABCD1234: rcpt=<b@remote.test> decision=reject");
+}
+END_TEST
+
+START_TEST(test_report_mode)
+{
+    write_policy("report", "");
+    kill(daemon_pid, SIGUSR1);
+    assert_log("mode report");
+    struct mc m;
+    session(&m, &stranger);
+    mail(&m, "<a@remote.test>", NULL);
+    rcpt(&m, "<b@remote.test>", "c");
+    done(&m);
+    assert_log("rcpt=<b@remote.test> decision=would-reject rule=default");
+}
+END_TEST
+
+/* SIGUSR1: a good policy takes effect; a broken one is logged and the
+ * old one stays; a transaction finishes under the policy it began with. */
+START_TEST(test_reload)
+{
+    struct mc m, pinned;
+    session(&m, &stranger);
+    mail(&m, "<a@remote.test>", NULL);
+    rcpt(&m, "<b@new.test>", RELAY_TEXT);
+    done(&m);
+
+    session(&pinned, &stranger);
+    mail(&pinned, "<a@remote.test>", NULL);
+
+    write_policy("enforce", ", \"new.test\"");
+    kill(daemon_pid, SIGUSR1);
+    assert_log("reloaded");
+    session(&m, &stranger);
+    mail(&m, "<a@remote.test>", NULL);
+    rcpt(&m, "<b@new.test>", "c");
+    done(&m);
+    /* the transaction begun before the reload keeps its policy ... */
+    rcpt(&pinned, "<b@new.test>", RELAY_TEXT);
+    /* ... and the next one on that connection gets the new one */
+    mail(&pinned, "<a@remote.test>", NULL);
+    rcpt(&pinned, "<b@new.test>", "c");
+    done(&pinned);
+
+    write_file(policy, "version = 1;\nrelay = {\n  local_domains = [ "
+                       "\"bad..domain\" ];\n};\n");
+    kill(daemon_pid, SIGUSR1);
+    assert_log("reload of");
+    assert_log("policy.conf:3: bad domain \"bad..domain\"");
+    assert_log("the previous policy stays in force");
+    session(&m, &stranger);
+    mail(&m, "<a@remote.test>", NULL);
+    rcpt(&m, "<b@new.test>", "c");
+    rcpt(&m, "<b@remote.test>", RELAY_TEXT);
+    done(&m);
+
+    unlink(policy);
+    kill(daemon_pid, SIGUSR1);
+    assert_log("cannot read");
+    session(&m, &stranger);
+    mail(&m, "<a@remote.test>", NULL);
+    rcpt(&m, "<b@remote.test>", RELAY_TEXT);
+    done(&m);
+}
+END_TEST
+
+/* SIGUSR1 while 32 connections are busy: no transaction fails. */
+static volatile int stop_load;
+
+static void *
+load_worker(void *arg)
+{
+    long failures = 0;
+    (void)arg;
+    while (!stop_load) {
+        struct mc m;
+        struct mc_reply r;
+        if (mc_open(&m, sockspec) < 0 || mc_negotiate(&m) < 0) {
+            failures++;
+            mc_close(&m);
+            continue;
+        }
+        mc_macros(&m, 'C', "{client_resolve}", "OK", NULL);
+        mc_connect(&m, "load.test", '4', "192.0.2.99", &r);
+        for (int t = 0; t < 10 && !stop_load; t++) {
+            bool auth = t % 2;
+            if (auth)
+                mc_macros(&m, 'M', "{auth_authen}", "alice", NULL);
+            else
+                mc_macros(&m, 'M', "{mail_addr}", "a", NULL);
+            if (mc_mail(&m, "<a@remote.test>", &r) < 0 || r.cmd != 'c') {
+                failures++;
+                break;
+            }
+            if (mc_rcpt(&m, "<b@example.com>", &r) < 0 || r.cmd != 'c')
+                failures++;
+            if (mc_rcpt(&m, "<b@remote.test>", &r) < 0 ||
+                r.cmd != (auth ? 'c' : 'y'))
+                failures++;
+            mc_abort(&m);
+        }
+        done(&m);
+    }
+    return (void *)failures;
+}
+
+START_TEST(test_reload_under_load)
+{
+    pthread_t t[32];
+    stop_load = 0;
+    for (int i = 0; i < 32; i++)
+        pthread_create(&t[i], NULL, load_worker, NULL);
+    for (int i = 0; i < 20; i++) {
+        usleep(50000);
+        write_policy("enforce", i % 2 ? ", \"x.test\"" : "");
+        kill(daemon_pid, SIGUSR1);
+    }
+    usleep(200000);
+    stop_load = 1;
+    long failures = 0;
+    for (int i = 0; i < 32; i++) {
+        void *rv;
+        pthread_join(t[i], &rv);
+        failures += (long)rv;
+    }
+    ck_assert_msg(failures == 0, "%ld failed transactions", failures);
+    ck_assert_int_ge(log_count("reloaded"), 1);
+    ck_assert_int_eq(log_count("reload of"), 0);
+}
+END_TEST
+
+/* An MTA that vanishes at every stage; then the daemon still serves. */
+START_TEST(test_disconnects)
+{
+    for (int stage = 0; stage < 6; stage++) {
+        struct mc m;
+        struct mc_reply r;
+        ck_assert_int_eq(mc_open(&m, sockspec), 0);
+        if (stage > 0)
+            mc_negotiate(&m);
+        if (stage > 1)
+            mc_connect(&m, "gone.test", '4', "192.0.2.99", &r);
+        if (stage > 2)
+            mc_helo(&m, "gone", &r);
+        if (stage > 3)
+            mc_mail(&m, "<a@remote.test>", &r);
+        if (stage > 4)
+            mc_send(&m, 'R', "<b@remote", 9); /* half an argument */
+        mc_close(&m);
+    }
+    struct mc m;
+    session(&m, &stranger);
+    mail(&m, "<a@remote.test>", NULL);
+    rcpt(&m, "<b@remote.test>", RELAY_TEXT);
+    done(&m);
+}
+END_TEST
+
+/* Garbage on the socket: the connection dies, the daemon does not. */
+START_TEST(test_garbage)
+{
+    static const char junk[] = "\xff\xff\xff\xff GET / HTTP/1.0\r\n\r\n";
+    struct mc m;
+    ck_assert_int_eq(mc_open(&m, sockspec), 0);
+    ck_assert_int_eq(write(m.fd, junk, sizeof(junk)), sizeof(junk));
+    mc_close(&m);
+    /* a RCPT with no MAIL before it: never an accept */
+    struct mc_reply r;
+    ck_assert_int_eq(mc_open(&m, sockspec), 0);
+    ck_assert_int_eq(mc_negotiate(&m), 0);
+    ck_assert_int_eq(mc_connect(&m, "x.test", '4', "192.0.2.99", &r), 0);
+    /* libmilter itself drops a connection that breaks the protocol order;
+     * the MTA then applies its milter_default_action */
+    int rc = mc_rcpt(&m, "<b@remote.test>", &r);
+    ck_assert_msg(rc < 0 || r.cmd != 'c', "RCPT without MAIL accepted");
+    done(&m);
+    session(&m, &stranger);
+    mail(&m, "<a@remote.test>", NULL);
+    rcpt(&m, "<b@remote.test>", RELAY_TEXT);
+    done(&m);
+}
+END_TEST
+
+/* A daemon killed hard leaves its socket; the next one starts anyway. */
+START_TEST(test_stale_socket)
+{
+    kill(daemon_pid, SIGKILL);
+    waitpid(daemon_pid, NULL, 0);
+    daemon_pid = 0;
+    ck_assert_int_eq(access(sockpath, F_OK), 0);
+    unlink(pidfile);
+    start_daemon();
+    assert_log("removed stale socket");
+    struct mc m;
+    session(&m, &stranger);
+    mail(&m, "<a@remote.test>", NULL);
+    rcpt(&m, "<b@example.com>", "c");
+    done(&m);
+    /* and a second daemon does not steal the socket of a live one */
+    const char *args[] = {"-f", "-c", policy, "-p", sockspec, NULL};
+    pid_t second = spawn(args);
+    ck_assert_int_eq(wait_exit(second), 71);
+    assert_log("is in use by a running process");
+    ck_assert(answers());
+}
+END_TEST
+
+/* -n, exit codes and the start/stop log lines */
+START_TEST(test_exit_codes)
+{
+    char bad[160], cmd[512];
+    snprintf(bad, sizeof(bad), "%s/bad.conf", dir);
+    write_file(bad, "version = 1;\nrelay = { local_domains = [ \"a..b\" ]; "
+                    "};\n");
+    const char *ok_n[] = {"-n", "-c", policy, NULL};
+    ck_assert_int_eq(wait_exit(spawn(ok_n)), 0);
+    assert_log("policy.conf: OK: version 1, 2 local domains");
+    const char *bad_n[] = {"-n", "-c", bad, NULL};
+    ck_assert_int_eq(wait_exit(spawn(bad_n)), 1);
+    assert_log("bad.conf:2: bad domain \"a..b\"");
+    const char *bad_start[] = {"-f", "-c", bad, "-p", "unix:/tmp/x", NULL};
+    ck_assert_int_eq(wait_exit(spawn(bad_start)), 78);
+    const char *bad_flag[] = {"-Z", NULL};
+    ck_assert_int_eq(wait_exit(spawn(bad_flag)), 64);
+    const char *extra[] = {"-f", "surplus", NULL};
+    ck_assert_int_eq(wait_exit(spawn(extra)), 64);
+    const char *user[] = {
+        "-f", "-c", policy, "-p", "unix:/tmp/x", "-u", "no-such-user-authrelay",
+        NULL};
+    ck_assert_int_eq(wait_exit(spawn(user)), 78);
+    assert_log("unknown user no-such-user-authrelay");
+    const char *nosock[] = {"-f", "-c", policy, NULL};
+    ck_assert_int_eq(wait_exit(spawn(nosock)), 78);
+    assert_log("no socket");
+    const char *badsock[] = {
+        "-f", "-c", policy, "-p", "unix:/nonexistent/dir/sock", NULL};
+    ck_assert_int_eq(wait_exit(spawn(badsock)), 71);
+    const char *version[] = {"-V", NULL};
+    ck_assert_int_eq(wait_exit(spawn(version)), 0);
+    assert_log("authrelay-milter 0.1.0");
+    /* the running daemon logged its start and its pidfile is right */
+    assert_log("starting on unix:");
+    assert_log("loaded");
+    FILE *f = fopen(pidfile, "r");
+    long pid = 0;
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(fscanf(f, "%ld", &pid), 1);
+    fclose(f);
+    ck_assert_int_eq(pid, daemon_pid);
+    struct stat st;
+    ck_assert_int_eq(stat(sockpath, &st), 0);
+    ck_assert_msg((st.st_mode & 0777) == 0770, "socket mode %o",
+                  st.st_mode & 0777);
+    (void)cmd;
+}
+END_TEST
+
+/* SIGHUP and SIGINT stop as SIGTERM does (libmilter's convention). */
+START_TEST(test_stop_signals)
+{
+    kill(daemon_pid, SIGHUP);
+    ck_assert_int_eq(wait_exit(daemon_pid), 0);
+    daemon_pid = 0;
+    ck_assert_int_ne(access(sockpath, F_OK), 0);
+    ck_assert_int_ne(access(pidfile, F_OK), 0);
+    start_daemon();
+    kill(daemon_pid, SIGINT);
+    ck_assert_int_eq(wait_exit(daemon_pid), 0);
+    daemon_pid = 0;
+    assert_log("stopping");
+    start_daemon();
+}
+END_TEST
+
+/* An inet socket over IPv4 and IPv6 loopback. */
+START_TEST(test_inet)
+{
+    static const char *const hosts[] = {"127.0.0.1", "::1"};
+    for (int i = 0; i < 2; i++) {
+        char spec[64];
+        int port = 20000 + (getpid() % 20000);
+        snprintf(spec, sizeof(spec), "%s:%d@%s", i ? "inet6" : "inet", port + i,
+                 hosts[i]);
+        const char *args[] = {"-f", "-c", policy, "-p", spec, NULL};
+        pid_t pid = spawn(args);
+        struct mc m;
+        int ok = -1;
+        for (int k = 0; k < 500 && ok < 0; k++) {
+            if ((ok = mc_open(&m, spec)) < 0)
+                usleep(10000);
+        }
+        ck_assert_msg(ok == 0, "no answer on %s", spec);
+        struct mc_reply r;
+        ck_assert_int_eq(mc_negotiate(&m), 0);
+        ck_assert_int_eq(mc_connect(&m, "x.test", '4', "192.0.2.99", &r), 0);
+        ck_assert_int_eq(mc_mail(&m, "<a@remote.test>", &r), 0);
+        ck_assert_int_eq(mc_rcpt(&m, "<b@remote.test>", &r), 0);
+        ck_assert_str_eq(r.text, RELAY_TEXT);
+        done(&m);
+        kill(pid, SIGTERM);
+        ck_assert_int_eq(wait_exit(pid), 0);
+    }
+}
+END_TEST
+
+static Suite *
+suite(void)
+{
+    Suite *s = suite_create("daemon");
+    TCase *tc = tcase_create("daemon");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_negotiation);
+    tcase_add_test(tc, test_local_and_relay);
+    tcase_add_test(tc, test_mixed_recipients);
+    tcase_add_test(tc, test_authenticated);
+    tcase_add_test(tc, test_empty_auth);
+    tcase_add_test(tc, test_transactions);
+    tcase_add_test(tc, test_no_macros);
+    tcase_add_test(tc, test_trusted_and_ipv6);
+    tcase_add_test(tc, test_exceptions);
+    tcase_add_test(tc, test_queue_id);
+    tcase_add_test(tc, test_report_mode);
+    tcase_add_test(tc, test_reload);
+    tcase_add_test(tc, test_reload_under_load);
+    tcase_add_test(tc, test_disconnects);
+    tcase_add_test(tc, test_garbage);
+    tcase_add_test(tc, test_stale_socket);
+    tcase_add_test(tc, test_exit_codes);
+    tcase_add_test(tc, test_stop_signals);
+    tcase_add_test(tc, test_inet);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+#include "check_main.h"

@@ -152,6 +152,14 @@ drop_privileges(const struct passwd *pw)
     return 0;
 }
 
+/* an exit before the policy went to the snapshot: free it (leak checkers) */
+static int
+give_up(struct ar_policy *p, int code)
+{
+    ar_policy_unref(p);
+    return code;
+}
+
 static int
 daemonize(void)
 {
@@ -227,6 +235,20 @@ main(int argc, char **argv)
     if (check)
         return check_only(path);
 
+    /* From the start and before any thread exists: a signal that comes
+     * while we open the socket waits for the thread that takes it
+     * (libmilter's for the stop signals, ours for SIGUSR1) instead of
+     * killing the daemon; libmilter blocks them only in its own threads. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGUSR1);
+    sigaddset(&set, SIGUSR2);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
     ar_log_open(foreground);
     struct ar_diags d;
     ar_diags_init(&d);
@@ -248,17 +270,17 @@ main(int argc, char **argv)
                 "authrelay-milter: no socket: set milter.socket in "
                 "%s or use -p\n",
                 path);
-        return EX_CONFIG;
+        return give_up(p, EX_CONFIG);
     }
     struct passwd *pw = NULL;
     if (user && (pw = getpwnam(user)) == NULL) {
         fprintf(stderr, "authrelay-milter: unknown user %s\n", user);
-        return EX_CONFIG;
+        return give_up(p, EX_CONFIG);
     }
 
     const char *upath = unix_path(sock);
     if (upath && clear_stale_socket(upath) < 0)
-        return EX_OSERR;
+        return give_up(p, EX_OSERR);
     mode_t old = umask(007); /* the socket: owner and group only */
     if (smfi_setconn((char *)sock) != MI_SUCCESS ||
         smfi_register(ar_filter) != MI_SUCCESS ||
@@ -266,55 +288,45 @@ main(int argc, char **argv)
         smfi_opensocket(false) != MI_SUCCESS) {
         fprintf(stderr, "authrelay-milter: cannot open socket %s\n", sock);
         syslog(LOG_ERR, "cannot open socket %s", sock);
-        return EX_OSERR;
+        return give_up(p, EX_OSERR);
     }
     umask(old | 022);
     if (upath && pw && chown(upath, pw->pw_uid, pw->pw_gid) < 0) {
         fprintf(stderr, "authrelay-milter: chown %s: %s\n", upath,
                 strerror(errno));
-        return EX_OSERR;
+        return give_up(p, EX_OSERR);
     }
     if (!foreground && daemonize() < 0) {
         fprintf(stderr, "authrelay-milter: cannot daemonize: %s\n",
                 strerror(errno));
-        return EX_OSERR;
+        return give_up(p, EX_OSERR);
     }
     if (pidfile && write_pidfile(pidfile) < 0) {
         syslog(LOG_ERR, "cannot write pidfile %s: %m", pidfile);
         fprintf(stderr, "authrelay-milter: cannot write pidfile %s: %s\n",
                 pidfile, strerror(errno));
-        return EX_OSERR;
+        return give_up(p, EX_OSERR);
     }
     if (pw && drop_privileges(pw) < 0) {
         syslog(LOG_ERR, "cannot switch to user %s: %m", user);
         fprintf(stderr, "authrelay-milter: cannot switch to user %s\n", user);
-        return EX_OSERR;
+        return give_up(p, EX_OSERR);
     }
     if (geteuid() == 0 && pw == NULL)
         syslog(LOG_WARNING,
                "WARNING: running as root; use -u USER or milter.user "
                "(-u root to say this is meant)");
 
-    /* Before any thread exists: libmilter blocks the stop signals only in
-     * the threads it creates, and our reload thread takes SIGUSR1. */
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGUSR1);
-    sigaddset(&set, SIGUSR2);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGHUP);
-    sigaddset(&set, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
-    signal(SIGPIPE, SIG_IGN);
-
+    syslog(LOG_INFO, "authrelay-milter %s starting on %s", AR_VERSION, sock);
+    ar_reload_log_policy("loaded", p);
+    /* from here on the snapshot owns p, and a reload may free it */
     ar_d.policy_path = path;
     ar_snapshot_init(&ar_d.snap, p);
     if (ar_reload_start(sock) < 0) {
         syslog(LOG_ERR, "cannot start the reload thread");
+        ar_snapshot_destroy(&ar_d.snap);
         return EX_OSERR;
     }
-    syslog(LOG_INFO, "authrelay-milter %s starting on %s", AR_VERSION, sock);
-    ar_reload_log_policy("loaded", p);
 
     int rc = smfi_main();
 

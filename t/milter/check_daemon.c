@@ -83,10 +83,23 @@ spawn(const char *const *args)
         int fd = open(logfile, O_WRONLY | O_CREAT | O_APPEND, 0644);
         dup2(fd, 2);
         dup2(fd, 1);
-        const char *argv[16] = {AR_MILTER_BIN};
-        for (int i = 0; args[i] && i < 14; i++)
-            argv[i + 1] = args[i];
-        execv(AR_MILTER_BIN, (char **)argv);
+        /* AR_VALGRIND=1: under memcheck; any error exits 99 */
+        static const char *const vg[] = {"valgrind",
+                                         "-q",
+                                         "--error-exitcode=99",
+                                         "--leak-check=full",
+                                         "--errors-for-leak-kinds=definite",
+                                         "--show-leak-kinds=definite"};
+        const char *argv[32];
+        int n = 0;
+        if (getenv("AR_VALGRIND"))
+            for (size_t i = 0; i < sizeof(vg) / sizeof(vg[0]); i++)
+                argv[n++] = vg[i];
+        argv[n++] = AR_MILTER_BIN;
+        for (int i = 0; args[i] && n < 31; i++)
+            argv[n++] = args[i];
+        argv[n] = NULL;
+        execvp(argv[0], (char **)argv);
         _exit(127);
     }
     return pid;
@@ -131,6 +144,8 @@ start_daemon(void)
     ck_assert_msg(answers(), "daemon does not answer on %s", sockspec);
 }
 
+static void dump_log(void);
+
 static void
 stop_daemon(void)
 {
@@ -141,6 +156,8 @@ stop_daemon(void)
     if (rc < 0)
         kill(daemon_pid, SIGKILL), waitpid(daemon_pid, NULL, 0);
     daemon_pid = 0;
+    if (rc != 0)
+        dump_log();
     ck_assert_msg(rc == 0, "daemon exit status %d after SIGTERM", rc);
     ck_assert_msg(access(sockpath, F_OK) < 0, "socket left behind");
     ck_assert_msg(access(pidfile, F_OK) < 0, "pidfile left behind");

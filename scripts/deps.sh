@@ -1,0 +1,24 @@
+# deps.sh - sourced by the scripts: install the Debian packages that are
+# missing (as root, with apt-get), and nothing else.
+# usage: . scripts/deps.sh; need_packages PKG...
+
+need_packages() {
+    local missing=()
+    local p
+    for p in "$@"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
+            missing+=("$p")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    echo "==> installing: ${missing[*]}"
+    local sudo=
+    [ "$(id -u)" = 0 ] || sudo=sudo
+    # postfix asks how to configure itself: nothing, we run private instances
+    echo "postfix postfix/main_mailer_type select No configuration" |
+        $sudo debconf-set-selections 2>/dev/null || true
+    export DEBIAN_FRONTEND=noninteractive
+    $sudo apt-get update -qq || true
+    $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+BUILD_PACKAGES=(build-essential cmake pkg-config libconfig-dev libmilter-dev check)

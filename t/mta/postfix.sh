@@ -1,0 +1,133 @@
+#!/bin/bash
+# postfix.sh - authrelay-milter behind a real Postfix on 127.0.0.1, with
+# real SMTP AUTH (Cyrus SASL, sasldb) and the shipped policy. Clients
+# "from the Internet" are presented with XCLIENT (the shipped policy
+# trusts loopback, as a mail server's own host should be).
+# usage: postfix.sh AUTHRELAY_MILTER ETC_DIR     (exit 77: no Postfix here)
+set -u
+MILTER_BIN=$1 ETC=$2
+command -v postfix >/dev/null && command -v swaks >/dev/null &&
+    command -v saslpasswd2 >/dev/null || { echo "SKIP: postfix/swaks/sasl2-bin missing"; exit 77; }
+[ "$(id -u)" = 0 ] || { echo "SKIP: needs root for a private Postfix"; exit 77; }
+
+WORK=$(mktemp -d /tmp/ar_postfix_XXXXXX)
+chmod 755 "$WORK"
+. "$(dirname "$0")/lib.sh"
+BASE=$((20000 + RANDOM % 20000))
+PORT=$BASE SINK=$((BASE + 1))
+SOCK=unix:$WORK/run/milter.sock
+PF=$WORK/pf
+POLICY=$WORK/authrelay.conf
+cleanup() { mta_cleanup; [ "${KEEP:-}" ] || rm -rf "$WORK"; }
+trap cleanup EXIT
+
+fails=0 runs=0 n=0
+ok() { runs=$((runs + 1)); echo "ok   $1"; }
+bad() {
+    runs=$((runs + 1)) fails=$((fails + 1))
+    echo "FAIL $1"
+    [ -n "${2:-}" ] && sed 's/^/     | /' "$2"
+}
+# send ARGS...: one swaks session; the transcript is in $T
+send() {
+    n=$((n + 1))
+    T=$WORK/t.$n
+    swaks --server "127.0.0.1:$PORT" --ehlo client.test --timeout 20 "$@" >"$T" 2>&1
+}
+has() { grep -qF -- "$1" "$T"; }
+REJ='<** 554 5.7.1 Relay access denied: authenticate with SMTP AUTH to send to other domains'
+INET=(--xclient-addr 192.0.2.99 --xclient-name client.example.net)
+
+cp "$ETC/authrelay.conf" "$POLICY"
+t0=$(date +%s.%N)
+sink_start "$SINK" || { echo "FAIL smtp-sink does not start"; exit 1; }
+milter_start "$MILTER_BIN" "$POLICY" "$SOCK" || exit 1
+pf_setup "$PF" "$PORT" "$SOCK" "$SINK"
+pf_user "$PF" alice example.com secret
+pf_start "$PF" "$PORT" || { cat "$WORK"/postfix-*.log; echo "FAIL postfix does not start"; exit 1; }
+
+# 1. unauthenticated relay: the policy's exact code and text
+send "${INET[@]}" --from sender@remote.test --to user@remote.test
+if has "$REJ" && ! has "250 2.1.5"; then ok "unauthenticated relay rejected with the policy's reply"
+else bad "unauthenticated relay" "$T"; fi
+grep -q "milter-reject: RCPT from client.example.net\[192.0.2.99\]: 554 5.7.1 Relay access denied" "$PF/log/postfix.log" &&
+    ok "Postfix logs the milter's reject" || bad "postfix log lacks milter-reject" "$PF/log/postfix.log"
+
+# 2, 3. AUTH PLAIN and LOGIN relay: delivered to the sink
+send "${INET[@]}" --auth PLAIN --auth-user alice@example.com --auth-password secret \
+    --from alice@example.com --to plain@remote.test
+if has "235 2.7.0" && has "250 2.0.0 Ok: queued" && sink_has plain@remote.test; then
+    ok "AUTH PLAIN relay delivered"; else bad "AUTH PLAIN relay" "$T"; fi
+send "${INET[@]}" --auth LOGIN --auth-user alice@example.com --auth-password secret \
+    --from alice@example.com --to login@remote.test
+if has "235 2.7.0" && has "250 2.0.0 Ok: queued" && sink_has login@remote.test; then
+    ok "AUTH LOGIN relay delivered"; else bad "AUTH LOGIN relay" "$T"; fi
+send "${INET[@]}" --auth PLAIN --auth-user alice@example.com --auth-password wrong \
+    --from alice@example.com --to never@remote.test
+has "535 5.7.8" && ok "wrong password refused by Postfix" || bad "wrong password" "$T"
+
+# 4. local recipient without AUTH
+send "${INET[@]}" --from sender@remote.test --to user@example.com
+if has "250 2.0.0 Ok: queued" && sink_has user@example.com; then
+    ok "local recipient accepted without AUTH"; else bad "local recipient" "$T"; fi
+
+# 5. mixed recipients: only the local ones are delivered
+send "${INET[@]}" --from sender@remote.test --to local1@example.com,mixed@remote.test,local2@sub.example.com
+if has "$REJ" && has "250 2.0.0 Ok: queued" && sink_has local1@example.com &&
+    sink_has local2@sub.example.com && ! grep -qs "^X-Rcpt-Args: <mixed@remote.test>" "$WORK"/sink/*; then
+    ok "mixed recipients: local delivered, relay rejected"; else bad "mixed recipients" "$T"; fi
+
+# 6. an ISP exception, through XCLIENT NAME (Postfix passes it as verified)
+send --xclient-addr 192.0.2.7 --xclient-name dial-7.atl.earthlink.net \
+    --from someone@earthlink.test --to user@remote.test
+has "<** 554 5.7.1 EarthLink customers: send through smtp.earthlink.net, without SMTP AUTH" &&
+    ok "EarthLink customer told which server to use" || bad "earthlink exception" "$T"
+
+# 7. AOL relays may relay for our hosted senders only
+send --xclient-addr 198.51.100.9 --xclient-name relay.aol.test --from bob@example.com --to aolfriend@remote.test
+if has "250 2.0.0 Ok: queued" && sink_has aolfriend@remote.test; then
+    ok "aol-relays permit a hosted sender"; else bad "aol-relays permit" "$T"; fi
+send --xclient-addr 198.51.100.9 --xclient-name relay.aol.test --from bob@aol.test --to aolfriend2@remote.test
+has "$REJ" && ok "aol-relays do not permit a foreign sender" || bad "aol-relays foreign sender" "$T"
+
+# 8. the host itself is trusted
+send --from cron@mta.test --to ops@remote.test
+if has "250 2.0.0 Ok: queued" && grep -q "rcpt=<ops@remote.test> decision=accept rule=trusted-network" "$WORK/milter.log"; then
+    ok "loopback client is a trusted network"; else bad "trusted loopback" "$T"; fi
+
+# 9. reload while Postfix is in use; the new text carries a '%'
+sed 's/text = "Relay access denied: authenticate/text = "Relay access denied (100% sure): authenticate/' \
+    "$ETC/authrelay.conf" >"$POLICY.new"
+load_fail=0
+for i in $(seq 1 12); do
+    if [ $((i % 4)) = 0 ]; then mv "$POLICY.new" "$POLICY" 2>/dev/null; kill -USR1 "$MILTER_PID"; fi
+    send "${INET[@]}" --from sender@remote.test --to "r$i@remote.test"
+    grep -qE '<\*\* 554 5.7.1 Relay access denied' "$T" || { load_fail=1; cp "$T" "$WORK/loadfail"; }
+    send "${INET[@]}" --auth PLAIN --auth-user alice@example.com --auth-password secret \
+        --from alice@example.com --to "a$i@remote.test"
+    has "250 2.0.0 Ok: queued" || { load_fail=1; cp "$T" "$WORK/loadfail"; }
+done
+[ $load_fail = 0 ] && grep -q "reloaded $POLICY" "$WORK/milter.log" &&
+    ok "reloads while Postfix is in use: no failed transaction" || bad "reload under use" "$WORK/loadfail"
+send "${INET[@]}" --from sender@remote.test --to pct@remote.test
+has "<** 554 5.7.1 Relay access denied (100% sure): authenticate with SMTP AUTH" &&
+    ok "reply text with '%' reaches the client literally" || bad "percent in reply text" "$T"
+
+# 10. the daemon stopped: Postfix tempfails, never relays unchecked
+milter_stop
+send "${INET[@]}" --from sender@remote.test --to down@remote.test
+if grep -qE '<\*\* 451 4\.(7|3)\.[0-9]' "$T" && ! has "250 2.1.5"; then
+    ok "milter down: unauthenticated client gets 4xx"; else bad "milter down, unauthenticated" "$T"; fi
+send "${INET[@]}" --auth PLAIN --auth-user alice@example.com --auth-password secret \
+    --from alice@example.com --to down2@remote.test
+if grep -qE '<\*\* 4[0-9][0-9] ' "$T" && ! has "250 2.0.0 Ok: queued"; then
+    ok "milter down: authenticated client gets 4xx"; else bad "milter down, authenticated" "$T"; fi
+
+# 11. and back
+milter_start "$MILTER_BIN" "$POLICY" "$SOCK" || exit 1
+send "${INET[@]}" --auth PLAIN --auth-user alice@example.com --auth-password secret \
+    --from alice@example.com --to back@remote.test
+has "250 2.0.0 Ok: queued" && ok "milter restarted: relay works again" || bad "milter restart" "$T"
+
+echo "postfix: $((runs - fails)) of $runs passed in $(echo "$(date +%s.%N) - $t0" | bc | cut -c1-5) s"
+[ $fails = 0 ]

@@ -177,3 +177,100 @@ sink_has() {
         sleep 0.1
     done
 }
+
+# sm_unpack ROOT: Sendmail 8.17 from Debian's .debs, unpacked (not
+# installed: the sendmail packages conflict with postfix) into ROOT once
+sm_unpack() {
+    local root=$1
+    [ -x "$root/usr/libexec/sendmail/sendmail" ] && return 0
+    local debs
+    debs=$(mktemp -d)
+    chmod 755 "$debs"
+    (cd "$debs" && apt-get download sendmail-bin sendmail-cf sendmail-base \
+        >/dev/null 2>&1) || { rm -rf "$debs"; return 1; }
+    mkdir -p "$root"
+    for f in "$debs"/*.deb; do dpkg-deb -x "$f" "$root"; done
+    rm -rf "$debs"
+    [ -x "$root/usr/libexec/sendmail/sendmail" ]
+}
+
+# sm_setup DIR ROOT PORT MILTER_SOCKET SINK_PORT: a Sendmail daemon
+# configuration on 127.0.0.1:PORT with SASL (sasldb) and the milter,
+# relaying everything to the sink. Stock milter macro lists: authrelay
+# asks for what it needs with smfi_setsymlist, which Sendmail honours.
+sm_setup() {
+    local sm=$1 root=$2 port=$3 milter=$4 sinkport=$5
+    mkdir -p "$sm/etc" "$sm/queue" "$sm/run" "$sm/sasl"
+    chmod 700 "$sm/queue"
+    touch "$sm/run/statistics"
+    cp "$root/etc/mail/helpfile" "$sm/etc/helpfile" 2>/dev/null || : >"$sm/etc/helpfile"
+    printf 'mta2.test\nlocalhost\n' >"$sm/etc/local-host-names"
+    cat >"$sm/etc/sm.mc" <<EOM
+divert(-1)
+# authrelay integration test: a private Sendmail (see shared/MTA-TESTING.md)
+divert(0)dnl
+VERSIONID(\`authrelay-integration-test')dnl
+OSTYPE(\`linux')dnl
+define(\`confDOMAIN_NAME', \`mta2.test')dnl
+define(\`QUEUE_DIR', \`$sm/queue')dnl
+define(\`confPID_FILE', \`$sm/run/sendmail.pid')dnl
+define(\`STATUS_FILE', \`$sm/run/statistics')dnl
+define(\`HELP_FILE', \`$sm/etc/helpfile')dnl
+define(\`ALIAS_FILE', \`')dnl
+define(\`confCW_FILE', \`-o $sm/etc/local-host-names')dnl
+define(\`confDONT_PROBE_INTERFACES', \`True')dnl
+define(\`confDONT_BLAME_SENDMAIL', \`TrustStickyBit')dnl
+define(\`confDEF_USER_ID', \`daemon:daemon')dnl
+define(\`confLOG_LEVEL', \`14')dnl
+define(\`confTO_IDENT', \`0')dnl
+define(\`confDELIVERY_MODE', \`background')dnl
+define(\`confAUTH_MECHANISMS', \`PLAIN LOGIN')dnl
+TRUST_AUTH_MECH(\`PLAIN LOGIN')dnl
+define(\`confAUTH_OPTIONS', \`A')dnl
+define(\`SMART_HOST', \`esmtp:[127.0.0.1]')dnl
+define(\`ESMTP_MAILER_ARGS', \`TCP \$h $sinkport')dnl
+FEATURE(\`no_default_msa')dnl
+DAEMON_OPTIONS(\`Port=$port, Addr=127.0.0.1, Name=MTA')dnl
+FEATURE(\`promiscuous_relay')dnl
+FEATURE(\`accept_unresolvable_domains')dnl
+FEATURE(\`accept_unqualified_senders')dnl
+INPUT_MAIL_FILTER(\`authrelay', \`S=$milter, F=T, T=C:10s;S:10s;R:10s;E:30s')dnl
+MAILER(\`local')dnl
+MAILER(\`smtp')dnl
+LOCAL_CONFIG
+ESASL_CONF_PATH=$sm/sasl
+EOM
+    m4 -D_CF_DIR_="$root/usr/share/sendmail/cf/" \
+        "$root/usr/share/sendmail/cf/m4/cf.m4" "$sm/etc/sm.mc" \
+        >"$sm/etc/sm.cf" 2>"$sm/m4.log" || return 1
+    cat >"$sm/sasl/Sendmail.conf" <<EOS
+pwcheck_method: auxprop
+auxprop_plugin: sasldb
+mech_list: PLAIN LOGIN
+sasldb_path: $sm/sasl/sasldb2
+EOS
+}
+
+# sm_user DIR USER DOMAIN PASSWORD
+sm_user() {
+    echo "$4" | saslpasswd2 -p -c -f "$1/sasl/sasldb2" -u "$3" "$2"
+    chmod 600 "$1/sasl/sasldb2"
+}
+
+# sm_start DIR ROOT PORT: the daemon, in a UTS namespace of its own whose
+# host name is qualified (else Sendmail sleeps a minute at start)
+sm_start() {
+    local sm=$1 root=$2 port=$3
+    unshare --uts sh -c "hostname mta2.test && exec $root/usr/libexec/sendmail/sendmail -C $sm/etc/sm.cf -bD -L sm-authrelay" \
+        >>"$sm/sendmail.out" 2>&1 &
+    echo $! >>"$WORK/sendmail.pids"
+    SM_PID=$!
+    wait_port "$port" 15
+}
+
+sm_stop() {
+    [ -n "${SM_PID:-}" ] || return 0
+    kill -TERM "$SM_PID" 2>/dev/null
+    wait_gone "$SM_PID" 10
+    SM_PID=
+}

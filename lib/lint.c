@@ -97,6 +97,10 @@ permits_everyone(const struct ar_exception *e)
 void
 ar_policy_lint(const struct ar_policy *p, int64_t today, struct ar_diags *d)
 {
+    if (p->sl_mode == AR_SL_OFF && ar_loginmap_count(p->sl_map) > 0)
+        ar_diag_warn(d, p->path, 0,
+                     "sender_login has logins but mode is off: nothing is "
+                     "checked");
     if (ar_domainset_count(p->local_domains) == 0)
         ar_diag_warn(d, p->path, 0,
                      "relay.local_domains is empty: every recipient is a "
@@ -140,6 +144,8 @@ ar_policy_lint(const struct ar_policy *p, int64_t today, struct ar_diags *d)
                          e->expires - today == 1 ? "" : "s");
         }
         for (size_t j = 0; j < i; j++) {
+            if (p->exc[j].dry_run)
+                continue; /* a dry run never decides */
             if (shadows(&p->exc[j], e)) {
                 ar_diag_warn(d, e->file, e->line,
                              "exception %s can never match: exception %s "

@@ -44,6 +44,7 @@ static enum ar_decision
 decide(struct ar_verdict *v, enum ar_decision d, const char *rule,
        const struct ar_reply *reply, const char *file, unsigned line)
 {
+    /* v->ndry and v->dry are the caller's: kept */
     v->decision = d;
     v->rule = rule;
     v->reply = d == AR_ACCEPT ? NULL : reply;
@@ -192,10 +193,21 @@ exception_matches(const struct ar_policy *p, const struct ar_exception *e,
     return true;
 }
 
+static void
+add_dry(struct ar_verdict *v, const char *rule, enum ar_decision d)
+{
+    if (v->ndry < AR_DRY_RUN_MAX) {
+        v->dry[v->ndry].rule = rule;
+        v->dry[v->ndry].decision = d;
+        v->ndry++;
+    }
+}
+
 enum ar_decision
 ar_policy_eval_trace(const struct ar_policy *p, const struct ar_request *r,
                      struct ar_verdict *v, const struct ar_trace *t)
 {
+    v->ndry = 0;
     if (!is_relay(p, r, t))
         return decide(v, AR_ACCEPT, AR_RULE_LOCAL, NULL, NULL, 0);
     if (ar_netset_contains(p->trusted, &r->client_addr)) {
@@ -218,6 +230,12 @@ ar_policy_eval_trace(const struct ar_policy *p, const struct ar_request *r,
         enum ar_decision d = e->action == AR_ACT_PERMIT   ? AR_ACCEPT
                              : e->action == AR_ACT_REJECT ? AR_REJECT
                                                           : AR_TEMPFAIL;
+        if (e->dry_run) {
+            tr(t, "exception %s: dry run: would %s; going on as if absent",
+               e->name, ar_decision_name(d));
+            add_dry(v, e->name, d);
+            continue;
+        }
         return decide(v, d, e->name, &e->reply, e->file, e->line);
     }
     tr(t, "no exception matched: relay.reply");
@@ -279,6 +297,123 @@ const char *
 ar_policy_path(const struct ar_policy *p)
 {
     return p->path;
+}
+
+const char *
+ar_policy_metrics_file(const struct ar_policy *p)
+{
+    return p->metrics_file;
+}
+
+unsigned
+ar_policy_metrics_interval(const struct ar_policy *p)
+{
+    return p->metrics_interval;
+}
+
+const char *
+ar_policy_sha256(const struct ar_policy *p)
+{
+    return p->sha256;
+}
+
+const char *
+ar_policy_exception(const struct ar_policy *p, size_t i, const char **file,
+                    unsigned *line)
+{
+    if (i >= p->nexc)
+        return NULL;
+    if (file)
+        *file = p->exc[i].file;
+    if (line)
+        *line = p->exc[i].line;
+    return p->exc[i].name;
+}
+
+bool
+ar_policy_sender_login_report(const struct ar_policy *p)
+{
+    return p->sl_mode == AR_SL_REPORT;
+}
+
+/* the reply for a sender-login failure: the policy's, or the default
+ * naming the login (made printable: it is the client's choice) */
+static const struct ar_reply *
+sender_login_reply(const struct ar_policy *p, const char *login,
+                   struct ar_verdict *v)
+{
+    if (p->sl_has_reply)
+        return &p->sl_reply;
+    memcpy(v->own_reply.code, "553", 4);
+    memcpy(v->own_reply.xcode, "5.7.1", 6);
+    int n = snprintf(v->own_text, sizeof(v->own_text),
+                     "Sender address rejected: not owned by user ");
+    for (const char *c = login; *c && (size_t)n + 1 < sizeof(v->own_text); c++)
+        v->own_text[n++] = (*c > 0x20 && *c < 0x7f) ? *c : '?';
+    v->own_text[n] = '\0';
+    v->own_reply.text = v->own_text;
+    return &v->own_reply;
+}
+
+enum ar_decision
+ar_policy_check_sender(const struct ar_policy *p, const struct ar_request *r,
+                       struct ar_verdict *v, const struct ar_trace *t)
+{
+    struct ar_addr a;
+    const char *entry;
+
+    v->ndry = 0;
+    if (p->sl_mode == AR_SL_OFF)
+        return decide(v, AR_ACCEPT, NULL, NULL, NULL, 0);
+    if (r->auth_authen == NULL || r->auth_authen[0] == '\0') {
+        tr(t, "sender_login: not authenticated: not checked");
+        return decide(v, AR_ACCEPT, NULL, NULL, NULL, 0);
+    }
+    enum ar_addr_kind k = ar_addr_parse(r->mail_from ? r->mail_from : "<>", &a);
+    if (k == AR_ADDR_NULL) {
+        tr(t, "sender_login: null sender: passes");
+        return decide(v, AR_ACCEPT, NULL, NULL, NULL, 0);
+    }
+    if (k == AR_ADDR_MAILBOX) {
+        enum ar_login_match m = ar_loginmap_match(p->sl_map, r->auth_authen,
+                                                  a.local, a.domain, &entry);
+        if (a.domain_len == 0 && m == AR_LOGIN_NO &&
+            strcmp(a.local, r->auth_authen) == 0)
+            m = AR_LOGIN_SELF; /* a domainless login and sender */
+        static const char *const why[] = {
+            [AR_LOGIN_ANY] = "the login may use any sender",
+            [AR_LOGIN_SELF] = "the sender is the login",
+            [AR_LOGIN_LISTED] = "listed for the login",
+            [AR_LOGIN_DOMAIN] = "its domain is listed for the login",
+        };
+        if (m != AR_LOGIN_NO) {
+            tr(t, "sender_login: %s%s%s%s: passes", why[m], entry ? " (" : "",
+               entry ? entry : "", entry ? ")" : "");
+            return decide(v, AR_ACCEPT, NULL, NULL, NULL, 0);
+        }
+        tr(t, "sender_login: %s@%s is not allowed for login %s", a.local,
+           a.domain, r->auth_authen);
+    } else {
+        tr(t, "sender_login: sender is %s (%s): not owned by anyone",
+           ar_addr_kind_name(k), a.why);
+    }
+    return decide(v, AR_REJECT, AR_RULE_SENDER_LOGIN,
+                  sender_login_reply(p, r->auth_authen, v), NULL, 0);
+}
+
+enum ar_decision
+ar_policy_decide(const struct ar_policy *p, const struct ar_request *r,
+                 struct ar_verdict *v, const struct ar_trace *t)
+{
+    if (ar_policy_check_sender(p, r, v, t) != AR_ACCEPT) {
+        if (!ar_policy_sender_login_report(p))
+            return v->decision;
+        tr(t, "sender_login: report mode: would reject; going on");
+        ar_policy_eval_trace(p, r, v, t);
+        add_dry(v, AR_RULE_SENDER_LOGIN, AR_REJECT);
+        return v->decision;
+    }
+    return ar_policy_eval_trace(p, r, v, t);
 }
 
 void

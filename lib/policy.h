@@ -30,6 +30,10 @@ enum ar_on_error { AR_ONERR_TEMPFAIL, AR_ONERR_ACCEPT, AR_ONERR_REJECT };
 #define AR_RULE_TRUSTED "trusted-network"
 #define AR_RULE_AUTH "authenticated"
 #define AR_RULE_DEFAULT "default"
+#define AR_RULE_SENDER_LOGIN "sender-login"
+
+#define AR_DRY_RUN_MAX 8 /* dry-run rules reported per decision */
+#define AR_REPLY_TEXT_MAX 400
 
 struct ar_reply {
     char code[4];   /* "554" */
@@ -51,12 +55,23 @@ struct ar_request {
     int64_t today;           /* days since 1970-01-01, UTC */
 };
 
+/* A dry-run rule that would have decided, had it not been a dry run. */
+struct ar_dry_hit {
+    const char *rule;
+    enum ar_decision decision;
+};
+
+/* Do not copy a verdict by value: reply may point into own_text. */
 struct ar_verdict {
     enum ar_decision decision;
     const char *rule;             /* "local", ..., or an exception name */
     const struct ar_reply *reply; /* NULL when accepted */
     const char *rule_file;        /* where the deciding exception is */
     unsigned rule_line;           /* 0 for the built-in rules */
+    size_t ndry;                  /* dry-run rules that matched first */
+    struct ar_dry_hit dry[AR_DRY_RUN_MAX];
+    struct ar_reply own_reply; /* a reply made for this request */
+    char own_text[AR_REPLY_TEXT_MAX + 1];
 };
 
 /*
@@ -90,6 +105,29 @@ enum ar_decision ar_policy_eval_trace(const struct ar_policy *p,
                                       struct ar_verdict *v,
                                       const struct ar_trace *t);
 
+/*
+ * ar_policy_check_sender - the sender-login binding of SPEC §7, as
+ * enforce mode decides it: AR_ACCEPT when the sender passes or the check
+ * does not apply (off, not authenticated, null sender), else AR_REJECT
+ * with rule "sender-login" and its reply. ar_policy_sender_login_report()
+ * says whether a failure is only to be logged.
+ */
+enum ar_decision ar_policy_check_sender(const struct ar_policy *p,
+                                        const struct ar_request *r,
+                                        struct ar_verdict *v,
+                                        const struct ar_trace *t);
+bool ar_policy_sender_login_report(const struct ar_policy *p);
+
+/*
+ * ar_policy_decide - what `query` and `test` show for one recipient: the
+ * sender-login check, then the relay decision, as enforce mode decides;
+ * a sender-login failure in report mode shows as a dry-run hit.
+ */
+enum ar_decision ar_policy_decide(const struct ar_policy *p,
+                                  const struct ar_request *r,
+                                  struct ar_verdict *v,
+                                  const struct ar_trace *t);
+
 /* Settings of the milter section (strings NULL when not set). */
 const char *ar_policy_socket(const struct ar_policy *p);
 const char *ar_policy_user(const struct ar_policy *p);
@@ -97,6 +135,13 @@ const char *ar_policy_pidfile(const struct ar_policy *p);
 enum ar_mode ar_policy_mode(const struct ar_policy *p);
 enum ar_on_error ar_policy_on_error(const struct ar_policy *p);
 const char *ar_policy_path(const struct ar_policy *p);
+const char *ar_policy_metrics_file(const struct ar_policy *p);
+unsigned ar_policy_metrics_interval(const struct ar_policy *p);
+/* ar_policy_sha256 - hex SHA-256 of the policy file's text */
+const char *ar_policy_sha256(const struct ar_policy *p);
+/* ar_policy_exception - name of exception i (0 <= i < stats.exceptions) */
+const char *ar_policy_exception(const struct ar_policy *p, size_t i,
+                                const char **file, unsigned *line);
 
 struct ar_policy_stats {
     size_t local_domains;

@@ -7,6 +7,7 @@
 #include <stdatomic.h>
 
 #include "domainset.h"
+#include "loginmap.h"
 #include "netset.h"
 #include "policy.h"
 
@@ -20,6 +21,7 @@ struct ar_exception {
     int64_t expires; /* day number; -1 = never */
     unsigned expires_line;
     enum ar_action action;
+    bool dry_run; /* log what it would do, then act as if absent */
     bool has_reply;
     struct ar_reply reply; /* own reply, or a copy of relay.reply */
     /* match: NULL/-1 when the condition is not given */
@@ -50,6 +52,15 @@ struct ar_policy {
 
     struct ar_exception *exc;
     size_t nexc;
+
+    enum { AR_SL_OFF, AR_SL_ENFORCE, AR_SL_REPORT } sl_mode;
+    struct ar_loginmap *sl_map;
+    bool sl_has_reply;
+    struct ar_reply sl_reply;
+
+    char *metrics_file;
+    unsigned metrics_interval;
+    char sha256[65];
 };
 
 void ar_policy_free(struct ar_policy *p);

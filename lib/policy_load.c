@@ -17,6 +17,7 @@
 
 #include "domain.h"
 #include "policy_int.h"
+#include "sha256.h"
 
 #define MAX_FILE_ERRORS 20 /* per *_files file: then give up on that file */
 #define MAX_TEXT 400       /* reply text, octets */
@@ -246,9 +247,7 @@ read_list_file(struct loader *ld, const config_setting_t *s, const char *name,
             continue;
         *e = '\0';
         const char *why = NULL;
-        if (strpbrk(p, " \t") != NULL)
-            why = "one entry per line";
-        else if (memchr(p, '\0', (size_t)(e - p)) != NULL)
+        if (memchr(p, '\0', (size_t)(e - p)) != NULL)
             why = "NUL byte in line";
         if (why || fn(ld, p, fname, line, ctx, &why) < 0) {
             ar_diag_error(ld->d, fname, line, "bad %s \"%s\": %s", what, p,
@@ -293,6 +292,10 @@ add_domain(struct loader *ld, const char *entry, const char *file,
 {
     struct domctx *dc = ctx;
     (void)ld, (void)file, (void)line;
+    if (strpbrk(entry, " \t")) {
+        *why = "one entry per line";
+        return -1;
+    }
     if ((dc->flags & AR_DOM_LITERAL) == 0 && entry[0] == '[') {
         *why = "an address literal is never a verified host name";
         return -1;
@@ -320,6 +323,10 @@ add_net(struct loader *ld, const char *entry, const char *file, unsigned line,
 {
     struct netctx *nc = ctx;
     struct ar_cidr c;
+    if (strpbrk(entry, " \t")) {
+        *why = "one entry per line";
+        return -1;
+    }
     if (ar_cidr_parse(entry, &c, why) < 0)
         return -1;
     if (nc->n == nc->cap) {
@@ -465,6 +472,22 @@ load_milter(struct loader *ld, const config_setting_t *g)
     get_string(ld, g, "pidfile", "milter", &p->pidfile);
     get_string(ld, g, "mode", "milter", &mode);
     get_string(ld, g, "on_error", "milter", &onerr);
+    get_string(ld, g, "metrics_file", "milter", &p->metrics_file);
+    if (p->metrics_file && p->metrics_file[0] != '/')
+        err(ld, config_setting_get_member(g, "metrics_file"),
+            "milter.metrics_file must be an absolute path");
+    const config_setting_t *mi;
+    p->metrics_interval = 15;
+    if ((mi = member(ld, g, "metrics_interval", CONFIG_TYPE_INT, "milter"))) {
+        long long v = config_setting_get_int64(mi);
+        if (v < 1 || v > 86400)
+            err(ld, mi,
+                "milter.metrics_interval %lld must be 1 to 86400 "
+                "seconds",
+                v);
+        else
+            p->metrics_interval = (unsigned)v;
+    }
     if (p->socket && strncmp(p->socket, "inet:", 5) != 0 &&
         strncmp(p->socket, "inet6:", 6) != 0 &&
         strncmp(p->socket, "unix:", 5) != 0 &&
@@ -658,8 +681,9 @@ load_match(struct loader *ld, const config_setting_t *m, const char *what,
 static void
 load_exception(struct loader *ld, const config_setting_t *g, size_t idx)
 {
-    static const char *const keys[] = {"name",  "comment", "owner", "expires",
-                                       "match", "action",  "reply", NULL};
+    static const char *const keys[] = {"name",    "comment", "owner",
+                                       "expires", "match",   "action",
+                                       "reply",   "dry_run", NULL};
     struct ar_policy *p = ld->p;
     struct ar_exception *e = &p->exc[idx];
     char what[160];
@@ -700,6 +724,8 @@ load_exception(struct loader *ld, const config_setting_t *g, size_t idx)
         if (e->name && valid_name(e->name))
             snprintf(what, sizeof(what), "exception %s", e->name);
     }
+    if ((s = member(ld, g, "dry_run", CONFIG_TYPE_BOOL, what)))
+        e->dry_run = config_setting_get_bool(s);
     get_string(ld, g, "comment", what, &e->comment);
     get_string(ld, g, "owner", what, &e->owner);
     if (get_string(ld, g, "expires", what, &expires) == 0 && expires) {
@@ -776,6 +802,124 @@ load_exceptions(struct loader *ld, const config_setting_t *l)
         load_exception(ld, config_setting_get_elem(l, (unsigned)i), (size_t)i);
 }
 
+/* ---- sender_login ----------------------------------------------------------
+ */
+
+static void
+add_any_login(struct loader *ld, const config_setting_t *e, const char *v,
+              void *ctx)
+{
+    const char *why;
+    if (ar_loginmap_add_any(ctx, v, &why) < 0)
+        err(ld, e, "bad login \"%s\": %s", v, why);
+}
+
+struct sl_entry {
+    struct ar_loginmap *map;
+    const char *login;
+};
+
+static void
+add_login_sender(struct loader *ld, const config_setting_t *e, const char *v,
+                 void *ctx)
+{
+    struct sl_entry *se = ctx;
+    const char *why;
+    if (ar_loginmap_add(se->map, se->login, v, &why) < 0)
+        err(ld, e, "bad sender \"%s\" for login %s: %s", v, se->login, why);
+}
+
+/* a map file line: LOGIN SENDER [SENDER ...] */
+static int
+add_map_line(struct loader *ld, const char *line, const char *file,
+             unsigned lineno, void *ctx, const char **why)
+{
+    (void)ld, (void)file, (void)lineno;
+    char buf[4096];
+    snprintf(buf, sizeof(buf), "%s", line);
+    char *save, *login = strtok_r(buf, " \t", &save), *sender;
+    int n = 0;
+    while ((sender = strtok_r(NULL, " \t", &save)) != NULL) {
+        if (ar_loginmap_add(ctx, login, sender, why) < 0)
+            return -1;
+        n++;
+    }
+    if (n == 0) {
+        *why = "a line needs a login and at least one sender";
+        return -1;
+    }
+    return 0;
+}
+
+static void
+load_sender_login(struct loader *ld, const config_setting_t *g)
+{
+    static const char *const keys[] = {
+        "mode",  "map",     "map_files", "any_sender_logins",
+        "reply", "dry_run", NULL};
+    struct ar_policy *p = ld->p;
+    const config_setting_t *s;
+    char *mode = NULL;
+
+    check_keys(ld, g, "sender_login", keys);
+    if ((p->sl_map = ar_loginmap_new()) == NULL) {
+        ar_diag_error(ld->d, ld->path, 0, "out of memory");
+        return;
+    }
+    if (get_string(ld, g, "mode", "sender_login", &mode) == 0 && mode) {
+        if (strcmp(mode, "off") == 0)
+            p->sl_mode = AR_SL_OFF;
+        else if (strcmp(mode, "enforce") == 0)
+            p->sl_mode = AR_SL_ENFORCE;
+        else if (strcmp(mode, "report") == 0)
+            p->sl_mode = AR_SL_REPORT;
+        else
+            err(ld, config_setting_get_member(g, "mode"),
+                "sender_login.mode \"%s\" must be \"off\", \"enforce\" or "
+                "\"report\"",
+                mode);
+    }
+    free(mode);
+    if ((s = member(ld, g, "dry_run", CONFIG_TYPE_BOOL, "sender_login")) &&
+        config_setting_get_bool(s) && p->sl_mode == AR_SL_ENFORCE)
+        p->sl_mode = AR_SL_REPORT; /* a dry run logs, as report mode does */
+    if ((s = member(ld, g, "map", CONFIG_TYPE_LIST, "sender_login"))) {
+        for (int i = 0; i < config_setting_length(s); i++) {
+            const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+            static const char *const ekeys[] = {"login", "senders", NULL};
+            if (config_setting_type(e) != CONFIG_TYPE_GROUP) {
+                err(ld, e,
+                    "sender_login.map entries must be groups "
+                    "{ login = ...; senders = [ ... ]; }");
+                continue;
+            }
+            check_keys(ld, e, "sender_login.map entry", ekeys);
+            char *login = NULL;
+            const config_setting_t *senders =
+                member(ld, e, "senders", CONFIG_TYPE_ARRAY, "sender_login.map");
+            if (get_string(ld, e, "login", "sender_login.map", &login) < 0)
+                continue;
+            if (login == NULL || senders == NULL) {
+                err(ld, e, "a sender_login.map entry needs login and senders");
+            } else if (config_setting_length(senders) == 0) {
+                err(ld, senders, "senders of login %s is empty", login);
+            } else {
+                struct sl_entry se = {p->sl_map, login};
+                each_string(ld, senders, "senders", add_login_sender, &se);
+            }
+            free(login);
+        }
+    }
+    if ((s = member(ld, g, "map_files", CONFIG_TYPE_ARRAY, "sender_login")))
+        each_file(ld, s, "sender-login line", add_map_line, p->sl_map);
+    if ((s = member(ld, g, "any_sender_logins", CONFIG_TYPE_ARRAY,
+                    "sender_login")))
+        each_string(ld, s, "any_sender_logins", add_any_login, p->sl_map);
+    if ((s = member(ld, g, "reply", CONFIG_TYPE_GROUP, "sender_login")))
+        p->sl_has_reply =
+            load_reply(ld, s, "sender_login.reply", "5", &p->sl_reply);
+}
+
 /* ---- the whole file ------------------------------------------------------ */
 
 static void
@@ -802,6 +946,7 @@ split_lines(struct loader *ld, const char *path)
     if (ld->text == NULL)
         return;
     ld->text[len] = '\0';
+    ar_sha256_hex(ld->text, len, ld->p->sha256);
     size_t nl = 1;
     for (size_t i = 0; i < len; i++)
         nl += ld->text[i] == '\n';
@@ -821,8 +966,8 @@ split_lines(struct loader *ld, const char *path)
 static void
 load_root(struct loader *ld, config_t *cf)
 {
-    static const char *const keys[] = {"version", "milter", "relay",
-                                       "exceptions", NULL};
+    static const char *const keys[] = {"version",    "milter",       "relay",
+                                       "exceptions", "sender_login", NULL};
     const config_setting_t *root = config_root_setting(cf);
     const config_setting_t *s;
     struct ar_policy *p = ld->p;
@@ -864,6 +1009,8 @@ load_root(struct loader *ld, config_t *cf)
             type_name(config_setting_type(s)));
     else if (s)
         load_exceptions(ld, s);
+    if ((s = member(ld, root, "sender_login", CONFIG_TYPE_GROUP, "policy")))
+        load_sender_login(ld, s);
 }
 
 struct ar_policy *
@@ -882,6 +1029,7 @@ ar_policy_load(const char *path, int64_t today, struct ar_diags *d)
         return NULL;
     }
     atomic_init(&ld.p->refs, 1);
+    ld.p->metrics_interval = 15;
     ld.path = intern(&ld, path);
     const char *slash = strrchr(path, '/');
     ld.dir = slash ? strndup(path, (size_t)(slash - path + (slash == path)))
@@ -933,6 +1081,9 @@ ar_policy_free(struct ar_policy *p)
         ar_domainset_free(e->sender_domains);
     }
     free(p->exc);
+    ar_loginmap_free(p->sl_map);
+    free(p->sl_reply.text);
+    free(p->metrics_file);
     for (size_t i = 0; i < p->nremote_mailers; i++)
         free(p->remote_mailers[i]);
     free(p->remote_mailers);

@@ -7,10 +7,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "conn.h"
 #include "daemon.h"
 #include "log.h"
+#include "metrics.h"
 
 /* The macros we ask for, stage by stage (they replace the MTA's lists). */
 #define MACROS_CONNECT "{client_addr} {client_name} {client_resolve} v j"
@@ -111,6 +113,56 @@ conn_of(SMFICTX *ctx)
         c = NULL;
     }
     return c;
+}
+
+/* the word logged and counted for a decision: accept, reject, tempfail;
+ * would-reject etc. when it is only reported (report mode, dry run) */
+static const char *
+decision_word(enum ar_decision d, bool only_reported)
+{
+    if (!only_reported)
+        return ar_decision_name(d);
+    return d == AR_ACCEPT   ? "would-permit"
+           : d == AR_REJECT ? "would-reject"
+                            : "would-tempfail";
+}
+
+static bool
+is_exception(const char *rule)
+{
+    return strcmp(rule, AR_RULE_LOCAL) != 0 &&
+           strcmp(rule, AR_RULE_TRUSTED) != 0 &&
+           strcmp(rule, AR_RULE_AUTH) != 0 &&
+           strcmp(rule, AR_RULE_DEFAULT) != 0 &&
+           strcmp(rule, AR_RULE_SENDER_LOGIN) != 0;
+}
+
+/* one log line and one count per decision (SPEC §6); rcpt NULL: the
+ * sender-login decision at MAIL FROM */
+static void
+log_decision(SMFICTX *ctx, const struct ar_conn *c, const char *rcpt,
+             const char *auth, const char *decision, const char *rule)
+{
+    char r[AR_ARG_MAX], name[AR_NAME_MAX], a[AR_NAME_MAX], from[AR_ARG_MAX];
+    const char *client = c->client_name[0] ? c->client_name : "unknown";
+    const char *addr = c->client_addr_text[0] ? c->client_addr_text : "unknown";
+    const char *login = auth && *auth ? ar_log_clean(auth, a, sizeof(a)) : "-";
+    const char *sender =
+        c->mail_from[0] ? ar_log_clean(c->mail_from, from, sizeof(from)) : "<>";
+    if (rcpt)
+        ar_log(LOG_INFO,
+               "%s: rcpt=%s decision=%s rule=%s client=%s[%s] auth=%s "
+               "from=%s",
+               queue_id(ctx), ar_log_clean(rcpt, r, sizeof(r)), decision, rule,
+               ar_log_clean(client, name, sizeof(name)), addr, login, sender);
+    else
+        ar_log(LOG_INFO,
+               "%s: from=%s decision=%s rule=%s client=%s[%s] auth=%s",
+               queue_id(ctx), sender, decision, rule,
+               ar_log_clean(client, name, sizeof(name)), addr, login);
+    ar_metrics_count(decision, rule);
+    if (is_exception(rule))
+        ar_metrics_matched(rule, time(NULL));
 }
 
 static sfsistat
@@ -224,6 +276,22 @@ ar_cb_envfrom(SMFICTX *ctx, char **argv)
     if (oom)
         return fail(ctx, c, "out of memory");
     c->in_mail = true;
+    if (c->auth) {
+        struct ar_request r = {.auth_authen = c->auth,
+                               .mail_from = c->mail_from,
+                               .today = ar_today()};
+        struct ar_verdict v;
+        if (ar_policy_check_sender(c->policy, &r, &v, NULL) != AR_ACCEPT) {
+            bool report = ar_policy_sender_login_report(c->policy) ||
+                          ar_policy_mode(c->policy) == AR_MODE_REPORT;
+            log_decision(ctx, c, NULL, c->auth,
+                         decision_word(v.decision, report), v.rule);
+            if (!report) {
+                set_reply(ctx, v.reply->code, v.reply->xcode, v.reply->text);
+                return SMFIS_REJECT;
+            }
+        }
+    }
     if (c->auth == NULL && macro(ctx, "{auth_type}") == NULL &&
         macro(ctx, "{mail_addr}") == NULL &&
         first_time(&ar_d.warned_mail_macros))
@@ -244,8 +312,6 @@ ar_cb_envrcpt(SMFICTX *ctx, char **argv)
     struct ar_conn *c = smfi_getpriv(ctx);
     struct ar_request r;
     struct ar_verdict v;
-    char rcpt[AR_ARG_MAX], name[AR_NAME_MAX], auth[AR_NAME_MAX],
-        from[AR_ARG_MAX];
 
     if (c == NULL || c->policy == NULL)
         return fail(ctx, c, "RCPT outside a transaction");
@@ -265,23 +331,12 @@ ar_cb_envrcpt(SMFICTX *ctx, char **argv)
     ar_policy_eval(c->policy, &r, &v);
 
     bool report = ar_policy_mode(c->policy) == AR_MODE_REPORT;
-    const char *decision = ar_decision_name(v.decision);
-    if (report && v.decision == AR_REJECT)
-        decision = "would-reject";
-    else if (report && v.decision == AR_TEMPFAIL)
-        decision = "would-tempfail";
-    ar_log(LOG_INFO,
-           "%s: rcpt=%s decision=%s rule=%s client=%s[%s] auth=%s from=%s",
-           queue_id(ctx), ar_log_clean(r.rcpt, rcpt, sizeof(rcpt)), decision,
-           v.rule,
-           ar_log_clean(c->client_name[0] ? c->client_name : "unknown", name,
-                        sizeof(name)),
-           c->client_addr_text[0] ? c->client_addr_text : "unknown",
-           r.auth_authen && *r.auth_authen
-               ? ar_log_clean(r.auth_authen, auth, sizeof(auth))
-               : "-",
-           c->mail_from[0] ? ar_log_clean(c->mail_from, from, sizeof(from))
-                           : "<>");
+    for (size_t k = 0; k < v.ndry; k++)
+        log_decision(ctx, c, r.rcpt, r.auth_authen,
+                     decision_word(v.dry[k].decision, true), v.dry[k].rule);
+    log_decision(ctx, c, r.rcpt, r.auth_authen,
+                 decision_word(v.decision, report && v.decision != AR_ACCEPT),
+                 v.rule);
     if (v.decision == AR_ACCEPT || report)
         return SMFIS_CONTINUE;
     set_reply(ctx, v.reply->code, v.reply->xcode, v.reply->text);

@@ -20,10 +20,12 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sysexits.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "daemon.h"
 #include "log.h"
+#include "metrics.h"
 
 #define DEFAULT_POLICY "/etc/authrelay/authrelay.conf"
 
@@ -251,8 +253,11 @@ main(int argc, char **argv)
 
     ar_log_open(foreground);
     struct ar_diags d;
+    struct timespec t0, t1;
     ar_diags_init(&d);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     struct ar_policy *p = ar_policy_load(path, ar_today(), &d);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
     report(&d, true);
     ar_diags_free(&d);
     if (p == NULL) {
@@ -319,6 +324,11 @@ main(int argc, char **argv)
 
     syslog(LOG_INFO, "authrelay-milter %s starting on %s", AR_VERSION, sock);
     ar_reload_log_policy("loaded", p);
+    ar_metrics_policy(ar_policy_sha256(p),
+                      (double)(t1.tv_sec - t0.tv_sec) +
+                          (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+    if (ar_policy_metrics_file(p))
+        ar_metrics_restore(ar_policy_metrics_file(p));
     /* from here on the snapshot owns p, and a reload may free it */
     ar_d.policy_path = path;
     ar_snapshot_init(&ar_d.snap, p);

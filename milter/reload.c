@@ -19,6 +19,7 @@
 
 #include "daemon.h"
 #include "log.h"
+#include "metrics.h"
 
 void
 ar_reload_log_policy(const char *what, const struct ar_policy *p)
@@ -54,12 +55,16 @@ reload(void)
     struct ar_policy *p = ar_policy_load(ar_d.policy_path, ar_today(), &d);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     log_diags(&d);
+    ar_metrics_reload(p != NULL);
     if (p == NULL) {
         ar_log(LOG_ERR,
                "reload of %s failed (%zu error%s): the previous policy "
                "stays in force",
                ar_d.policy_path, d.nerrors, d.nerrors == 1 ? "" : "s");
     } else {
+        ar_metrics_policy(ar_policy_sha256(p),
+                          (double)(t1.tv_sec - t0.tv_sec) +
+                              (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
         ar_snapshot_swap(&ar_d.snap, p); /* the snapshot owns p now */
         struct ar_policy *cur = ar_snapshot_acquire(&ar_d.snap);
         if (cur) {
@@ -123,22 +128,59 @@ poke_listener(void)
         close(fd);
 }
 
+/* write the metrics file, if the policy in force names one */
+static void
+write_metrics(bool and_log)
+{
+    struct ar_policy *p = ar_snapshot_acquire(&ar_d.snap);
+    const char *path = p ? ar_policy_metrics_file(p) : NULL;
+    if (path && ar_metrics_write(path) < 0)
+        ar_log(LOG_WARNING, "cannot write metrics to %s: %m", path);
+    if (and_log)
+        ar_metrics_log();
+    if (p)
+        ar_policy_unref(p);
+}
+
+static unsigned
+metrics_interval(void)
+{
+    struct ar_policy *p = ar_snapshot_acquire(&ar_d.snap);
+    unsigned s =
+        p && ar_policy_metrics_file(p) ? ar_policy_metrics_interval(p) : 0;
+    if (p)
+        ar_policy_unref(p);
+    return s;
+}
+
 static void *
 reload_thread(void *arg)
 {
     sigset_t set;
     bool poked = false;
+    struct timespec last, now;
     (void)arg;
     sigemptyset(&set);
     sigaddset(&set, SIGUSR1);
+    sigaddset(&set, SIGUSR2);
+    clock_gettime(CLOCK_MONOTONIC, &last);
     for (;;) {
         struct timespec tick = {0, 100 * 1000 * 1000};
         int sig = sigtimedwait(&set, NULL, &tick);
-        if (sig == SIGUSR1)
+        if (sig == SIGUSR1) {
             reload();
-        else if (!poked && mi_stop() != 0) {
+        } else if (sig == SIGUSR2) {
+            write_metrics(true);
+        } else if (!poked && mi_stop() != 0) {
+            write_metrics(false); /* the last word before we go */
             poke_listener();
             poked = true;
+        }
+        unsigned every = metrics_interval();
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (every && now.tv_sec - last.tv_sec >= (time_t)every) {
+            write_metrics(false);
+            last = now;
         }
     }
     return NULL;

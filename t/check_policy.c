@@ -270,6 +270,124 @@ START_TEST(test_threads)
 }
 END_TEST
 
+/* sender-login binding, through ar_policy_decide() as query shows it;
+ * the client is trusted so that only the sender-login check can refuse */
+static const struct {
+    const char *label, *auth, *from, *rcpt;
+    enum ar_decision want;
+    const char *rule;
+} logins[] = {
+    {"the login itself", "alice@example.com", "<alice@example.com>", 0,
+     AR_ACCEPT, "trusted-network"},
+    {"domain case-insensitive", "alice@example.com", "<alice@EXAMPLE.com.>", 0,
+     AR_ACCEPT, "trusted-network"},
+    {"local part exact", "alice@example.com", "<Alice@example.com>", 0,
+     AR_REJECT, "sender-login"},
+    {"login looked up case-insensitively", "ALICE@Example.COM",
+     "<info@example.com>", 0, AR_ACCEPT, "trusted-network"},
+    {"listed sender", "alice@example.com", "<info@example.com>", 0, AR_ACCEPT,
+     "trusted-network"},
+    {"@domain", "alice@example.com", "<anyone@example.org>", 0, AR_ACCEPT,
+     "trusted-network"},
+    {"@domain is exact", "alice@example.com", "<anyone@sub.example.org>", 0,
+     AR_REJECT, "sender-login"},
+    {"map file", "carol@example.com", "<carol@example.net>", 0, AR_ACCEPT,
+     "trusted-network"},
+    {"map file @domain", "carol@example.com", "<z@shared.example>", 0,
+     AR_ACCEPT, "trusted-network"},
+    {"inline and file merged", "alice@example.com", "<alias@example.net>", 0,
+     AR_ACCEPT, "trusted-network"},
+    {"any sender login", "webmail@example.com", "<who@elsewhere.test>", 0,
+     AR_ACCEPT, "trusted-network"},
+    {"null sender", "alice@example.com", "<>", 0, AR_ACCEPT, "trusted-network"},
+    {"someone else's address", "alice@example.com", "<bob@example.com>", 0,
+     AR_REJECT, "sender-login"},
+    {"routed sender", "alice@example.com", "<alice%x@example.com>", 0,
+     AR_REJECT, "sender-login"},
+    {"domainless login, mapped", "bob", "<bob@example.com>", 0, AR_ACCEPT,
+     "trusted-network"},
+    {"domainless login and sender", "Bob", "<Bob>", 0, AR_ACCEPT,
+     "trusted-network"},
+    {"not authenticated: not checked", NULL, "<bob@example.com>", 0, AR_ACCEPT,
+     "trusted-network"},
+    {"local recipients too", "alice@example.com", "<bob@example.com>",
+     "<u@example.com>", AR_REJECT, "sender-login"},
+};
+
+START_TEST(test_sender_login)
+{
+    struct ar_policy *p = load("senderlogin.conf");
+    struct ar_request r = {.today = ar_parse_date("2026-01-01")};
+    struct ar_verdict v;
+    ar_ip_parse("10.1.1.1", &r.client_addr);
+    r.auth_authen = logins[_i].auth;
+    r.mail_from = logins[_i].from;
+    r.rcpt = logins[_i].rcpt ? logins[_i].rcpt : "<x@remote.test>";
+    ar_policy_decide(p, &r, &v, NULL);
+    ck_assert_msg(v.decision == logins[_i].want &&
+                      strcmp(v.rule, logins[_i].rule) == 0,
+                  "%s: got %s rule=%s, want %s rule=%s", logins[_i].label,
+                  ar_decision_name(v.decision), v.rule,
+                  ar_decision_name(logins[_i].want), logins[_i].rule);
+    if (v.decision == AR_REJECT) {
+        char want[256];
+        snprintf(want, sizeof(want),
+                 "Sender address rejected: not owned by user %s",
+                 logins[_i].auth);
+        ck_assert_str_eq(v.reply->code, "553");
+        ck_assert_str_eq(v.reply->xcode, "5.7.1");
+        ck_assert_str_eq(v.reply->text, want);
+    }
+    ar_policy_unref(p);
+}
+END_TEST
+
+START_TEST(test_sender_login_report)
+{
+    struct ar_policy *p = load("senderlogin_report.conf");
+    struct ar_request r = {.auth_authen = "alice@example.com",
+                           .mail_from = "<bob@elsewhere.test>",
+                           .rcpt = "<u@example.com>"};
+    struct ar_verdict v;
+    ck_assert(ar_policy_sender_login_report(p));
+    ck_assert_int_eq(ar_policy_check_sender(p, &r, &v, NULL), AR_REJECT);
+    ck_assert_str_eq(v.reply->code, "550");
+    ck_assert_str_eq(v.reply->text, "Not your address");
+    ck_assert_int_eq(ar_policy_decide(p, &r, &v, NULL), AR_ACCEPT);
+    ck_assert_str_eq(v.rule, "local");
+    ck_assert_uint_eq(v.ndry, 1);
+    ck_assert_str_eq(v.dry[0].rule, "sender-login");
+    ck_assert_int_eq(v.dry[0].decision, AR_REJECT);
+    ar_policy_unref(p);
+}
+END_TEST
+
+/* A dry-run rule is reported, then evaluation goes on without it. */
+START_TEST(test_dry_run)
+{
+    struct ar_policy *p = load("senderlogin.conf");
+    struct ar_request r = {.rcpt = "<x@remote.test>",
+                           .today = ar_parse_date("2026-01-01")};
+    struct ar_verdict v;
+    ar_ip_parse("192.0.2.5", &r.client_addr);
+    ck_assert_int_eq(ar_policy_decide(p, &r, &v, NULL), AR_TEMPFAIL);
+    ck_assert_str_eq(v.rule, "real");
+    ck_assert_uint_eq(v.ndry, 2);
+    ck_assert_str_eq(v.dry[0].rule, "staged-permit");
+    ck_assert_int_eq(v.dry[0].decision, AR_ACCEPT);
+    ck_assert_str_eq(v.dry[1].rule, "staged-reject");
+    ck_assert_int_eq(v.dry[1].decision, AR_REJECT);
+    ar_ip_parse("192.0.2.200", &r.client_addr);
+    ck_assert_int_eq(ar_policy_decide(p, &r, &v, NULL), AR_REJECT);
+    ck_assert_str_eq(v.rule, "default");
+    ck_assert_uint_eq(v.ndry, 1);
+    ar_ip_parse("198.51.100.1", &r.client_addr);
+    ar_policy_decide(p, &r, &v, NULL);
+    ck_assert_uint_eq(v.ndry, 0);
+    ar_policy_unref(p);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -279,6 +397,10 @@ suite(void)
     tcase_add_loop_test(tc, test_order, 0, sizeof(order) / sizeof(order[0]));
     tcase_add_test(tc, test_reply_text);
     tcase_add_test(tc, test_threads);
+    tcase_add_loop_test(tc, test_sender_login, 0,
+                        sizeof(logins) / sizeof(logins[0]));
+    tcase_add_test(tc, test_sender_login_report);
+    tcase_add_test(tc, test_dry_run);
     suite_add_tcase(s, tc);
     return s;
 }

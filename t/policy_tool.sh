@@ -149,6 +149,60 @@ for w in "warn.conf:4: warning: trusted_networks: 10.1.0.0/16 overlaps 10.0.0.0/
     grep -qF -- "$w" "$TMP/err" "$TMP/out" || { fails=$((fails + 1)); echo "FAIL lint warning missing: $w"; cat "$TMP/err"; }
 done
 
+# --- sender-login, dry runs, stale exceptions ----------------------------
+SL=$DATA/senderlogin.conf
+SLR='code=553 xcode=5.7.1 text="Sender address rejected: not owned by user alice@example.com"'
+check "query sender-login on every recipient" 0 \
+"<a@remote.test> reject rule=sender-login $SLR
+<b@example.com> reject rule=sender-login $SLR" \
+    "$TOOL" query -c "$SL" --client-addr 10.0.0.1 --auth alice@example.com \
+    --from '<bob@example.com>' --rcpt '<a@remote.test>' --rcpt '<b@example.com>'
+check "query sender-login passes" 0 "<a@remote.test> accept rule=trusted-network" \
+    "$TOOL" query -c "$SL" --client-addr 10.0.0.1 --auth alice@example.com \
+    --from '<x@example.org>' --rcpt '<a@remote.test>'
+check "query sender-login report mode" 0 \
+    "<a@example.com> accept rule=local dry_run=sender-login:reject" \
+    "$TOOL" query -c "$DATA/senderlogin_report.conf" --auth alice@example.com \
+    --from '<bob@elsewhere.test>' --rcpt '<a@example.com>'
+check "query dry runs" 0 \
+    '<a@remote.test> tempfail rule=real code=451 xcode=4.7.1 text="later" dry_run=staged-permit:accept dry_run=staged-reject:reject' \
+    "$TOOL" query -c "$SL" --client-addr 192.0.2.5 --rcpt '<a@remote.test>'
+cat > "$TMP/sl.tests" <<'EOT'
+cases = (
+  { name = "not hers"; client_addr = "10.0.0.1"; auth = "alice@example.com";
+    from = "<bob@example.com>"; rcpt = "<a@remote.test>";
+    expect = "reject"; rule = "sender-login"; },
+  { name = "hers"; client_addr = "10.0.0.1"; auth = "alice@example.com";
+    from = "<info@example.com>"; rcpt = "<a@remote.test>";
+    expect = "accept"; rule = "trusted-network"; }
+);
+EOT
+check "test sender-login cases" 0 "2 passed, 0 failed" "$TOOL" test -c "$SL" "$TMP/sl.tests"
+now=$(date +%s)
+cat > "$TMP/metrics.prom" <<EOM
+# HELP authrelay_rule_last_match_timestamp_seconds When an exception last matched (Unix time).
+# TYPE authrelay_rule_last_match_timestamp_seconds gauge
+authrelay_rule_last_match_timestamp_seconds{rule="earthlink"} $((now - 3600))
+authrelay_rule_last_match_timestamp_seconds{rule="prodigy"} $((now - 200 * 86400))
+authrelay_rule_last_match_timestamp_seconds{rule="juno"} $((now - 40 * 86400))
+EOM
+"$TOOL" lint -c "$POL" --metrics "$TMP/metrics.prom" >"$TMP/out" 2>"$TMP/err"
+rc=$?
+for w in "authrelay.conf:49: warning: exception prodigy last matched on $(date -u -d @$((now - 200 * 86400)) +%F), 200 days ago (stale after 90)" \
+         "warning: exception netzero has never matched (no last match in $TMP/metrics.prom)" \
+         "warning: exception acme-exchange has never matched"; do
+    runs=$((runs + 1))
+    grep -qF -- "$w" "$TMP/err" || { fails=$((fails + 1)); echo "FAIL lint --metrics lacks: $w"; cat "$TMP/err"; }
+done
+runs=$((runs + 1))
+if [ $rc != 0 ] || grep -q "exception earthlink\|exception juno" "$TMP/err"; then
+    fails=$((fails + 1)); echo "FAIL lint --metrics: rc $rc or warned about a fresh rule"; cat "$TMP/err"
+fi
+"$TOOL" lint -c "$POL" --metrics "$TMP/metrics.prom" --stale-days 30 2>"$TMP/err" >/dev/null
+runs=$((runs + 1))
+grep -q "exception juno last matched" "$TMP/err" || { fails=$((fails + 1)); echo "FAIL --stale-days 30"; cat "$TMP/err"; }
+check_err "lint --stale-days bad" 2 "--stale-days x" "$TOOL" lint -c "$POL" --metrics "$TMP/metrics.prom" --stale-days x
+
 # --- test ------------------------------------------------------------------
 check "test shipped cases" 0 "32 passed, 0 failed" "$TOOL" test -c "$POL" "$ETC/authrelay.tests"
 cat > "$TMP/fail.tests" <<'EOT'

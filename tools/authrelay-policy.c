@@ -11,8 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cases.h"
+#include "metrics_read.h"
 #include "policy.h"
 
 #define DEFAULT_POLICY "/etc/authrelay/authrelay.conf"
@@ -21,7 +23,8 @@
 static void
 usage(FILE *f)
 {
-    fputs("usage: authrelay-policy lint  [-c FILE]\n"
+    fputs("usage: authrelay-policy lint  [-c FILE] [--metrics FILE "
+          "[--stale-days N]]\n"
           "       authrelay-policy query [-c FILE] [--client-addr IP] "
           "[--client-name NAME]\n"
           "                              [--helo NAME] [--auth LOGIN] "
@@ -61,8 +64,54 @@ load(const char *path, int64_t today, bool show_warnings)
 /* ---- lint -----------------------------------------------------------------
  */
 
+struct last_match {
+    const char *rule;
+    double ts; /* < 0: not in the file */
+};
+
+static void
+note_match(const char *rule, double ts, void *ctx)
+{
+    struct last_match *m = ctx;
+    if (strcmp(rule, m->rule) == 0 && ts > m->ts)
+        m->ts = ts;
+}
+
+/* exceptions that have not matched for stale_days, per the metrics file */
+static void
+lint_stale(const struct ar_policy *p, const char *metrics, long stale_days,
+           struct ar_diags *d)
+{
+    struct ar_policy_stats st;
+    double now = (double)time(NULL);
+    ar_policy_stats(p, &st);
+    for (size_t i = 0; i < st.exceptions; i++) {
+        const char *file;
+        unsigned line;
+        struct last_match m = {ar_policy_exception(p, i, &file, &line), -1};
+        if (ar_metrics_read_last_match(metrics, note_match, &m) < 0) {
+            ar_diag_error(d, metrics, 0, "cannot read the metrics file");
+            return;
+        }
+        if (m.ts < 0) {
+            ar_diag_warn(d, file, line,
+                         "exception %s has never matched (no last match in "
+                         "%s)",
+                         m.rule, metrics);
+        } else if (now - m.ts > (double)stale_days * 86400) {
+            char date[16];
+            ar_format_date((int64_t)(m.ts / 86400), date, sizeof(date));
+            ar_diag_warn(d, file, line,
+                         "exception %s last matched on %s, %ld days ago "
+                         "(stale after %ld)",
+                         m.rule, date, (long)((now - m.ts) / 86400),
+                         stale_days);
+        }
+    }
+}
+
 static int
-cmd_lint(const char *path)
+cmd_lint(const char *path, const char *metrics, long stale_days)
 {
     struct ar_diags d;
     int64_t today = ar_today();
@@ -72,6 +121,8 @@ cmd_lint(const char *path)
     struct ar_policy *p = ar_policy_load(path, today, &d);
     if (p)
         ar_policy_lint(p, today, &d);
+    if (p && metrics)
+        lint_stale(p, metrics, stale_days, &d);
     print_diags(&d);
     if (p) {
         ar_policy_summary(p, line, sizeof(line));
@@ -106,6 +157,9 @@ print_verdict(const char *rcpt, const struct ar_verdict *v)
         printf(" code=%s xcode=%s text=", v->reply->code, v->reply->xcode);
         print_quoted(v->reply->text);
     }
+    for (size_t i = 0; i < v->ndry; i++)
+        printf(" dry_run=%s:%s", v->dry[i].rule,
+               ar_decision_name(v->dry[i].decision));
     putchar('\n');
 }
 
@@ -232,7 +286,7 @@ cmd_query(const char *path, int argc, char **argv)
         r.rcpt = rcpts[i];
         if (explain && (b.f = open_memstream(&b.text, &b.len)) == NULL)
             explain = false;
-        ar_policy_eval_trace(p, &r, &v, explain ? &t : NULL);
+        ar_policy_decide(p, &r, &v, explain ? &t : NULL);
         print_verdict(rcpts[i], &v);
         if (b.f) {
             fclose(b.f);
@@ -277,7 +331,7 @@ cmd_test(const char *path, const char *cases_path)
         struct ar_request r;
         struct ar_verdict v;
         ar_case_request(c, today, &r);
-        ar_policy_eval(p, &r, &v);
+        ar_policy_decide(p, &r, &v, NULL);
         if (v.decision == c->expect &&
             (c->rule == NULL || strcmp(c->rule, v.rule) == 0)) {
             passed++;
@@ -320,7 +374,42 @@ main(int argc, char **argv)
     argc--, argv++;
     if (strcmp(cmd, "query") == 0)
         return cmd_query(path, argc, argv);
-    if (strcmp(cmd, "lint") != 0 && strcmp(cmd, "test") != 0) {
+    if (strcmp(cmd, "lint") == 0) {
+        static const struct option opts[] = {
+            {"config", required_argument, NULL, 'c'},
+            {"metrics", required_argument, NULL, 'm'},
+            {"stale-days", required_argument, NULL, 's'},
+            {NULL, 0, NULL, 0},
+        };
+        const char *metrics = NULL;
+        long stale = 90;
+        char *end;
+        while ((c = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
+            if (c == 'c') {
+                path = optarg;
+            } else if (c == 'm') {
+                metrics = optarg;
+            } else if (c == 's') {
+                stale = strtol(optarg, &end, 10);
+                if (*end || stale < 0) {
+                    fprintf(stderr,
+                            "authrelay-policy: --stale-days %s: not a "
+                            "number of days\n",
+                            optarg);
+                    return EX_USAGE_TOOL;
+                }
+            } else {
+                usage(stderr);
+                return EX_USAGE_TOOL;
+            }
+        }
+        if (optind != argc) {
+            usage(stderr);
+            return EX_USAGE_TOOL;
+        }
+        return cmd_lint(path, metrics, stale);
+    }
+    if (strcmp(cmd, "test") != 0) {
         fprintf(stderr, "authrelay-policy: unknown command %s\n", cmd);
         usage(stderr);
         return EX_USAGE_TOOL;
@@ -331,13 +420,6 @@ main(int argc, char **argv)
             return EX_USAGE_TOOL;
         }
         path = optarg;
-    }
-    if (strcmp(cmd, "lint") == 0) {
-        if (optind != argc) {
-            usage(stderr);
-            return EX_USAGE_TOOL;
-        }
-        return cmd_lint(path);
     }
     if (optind + 1 != argc) {
         usage(stderr);

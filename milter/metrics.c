@@ -1,0 +1,224 @@
+/* metrics.c - Prometheus text-format metrics; see metrics.h */
+#define _GNU_SOURCE
+#include "metrics.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "metrics_read.h"
+
+/* a small string-keyed hash table: "decision\x1frule" -> count, or
+ * rule -> last match time */
+struct entry {
+    char *key;
+    double value;
+};
+
+struct table {
+    struct entry *v;
+    size_t mask, n; /* v has mask + 1 slots */
+};
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static struct table decisions, last_match;
+static uint64_t reloads_ok, reloads_failed;
+static char policy_sha[65];
+static double policy_load_seconds;
+
+static uint32_t
+hash(const char *s)
+{
+    uint32_t h = 2166136261u;
+    for (; *s; s++) {
+        h ^= (unsigned char)*s;
+        h *= 16777619u;
+    }
+    return h;
+}
+
+/* the entry for key, created at 0 when new; NULL when out of memory */
+static struct entry *
+slot(struct table *t, const char *key)
+{
+    if ((t->n + 1) * 2 > (t->v ? t->mask + 1 : 0)) {
+        size_t nmask = t->v ? t->mask * 2 + 1 : 63;
+        struct entry *nv = calloc(nmask + 1, sizeof(*nv));
+        if (nv == NULL)
+            return NULL;
+        for (size_t i = 0; t->v && i <= t->mask; i++) {
+            if (t->v[i].key == NULL)
+                continue;
+            size_t j = hash(t->v[i].key) & nmask;
+            while (nv[j].key)
+                j = (j + 1) & nmask;
+            nv[j] = t->v[i];
+        }
+        free(t->v);
+        t->v = nv;
+        t->mask = nmask;
+    }
+    size_t i = hash(key) & t->mask;
+    for (; t->v[i].key; i = (i + 1) & t->mask)
+        if (strcmp(t->v[i].key, key) == 0)
+            return &t->v[i];
+    if ((t->v[i].key = strdup(key)) == NULL)
+        return NULL;
+    t->n++;
+    return &t->v[i];
+}
+
+void
+ar_metrics_count(const char *decision, const char *rule)
+{
+    char key[256];
+    snprintf(key, sizeof(key), "%s\x1f%s", decision, rule);
+    pthread_mutex_lock(&lock);
+    struct entry *e = slot(&decisions, key);
+    if (e)
+        e->value += 1;
+    pthread_mutex_unlock(&lock);
+}
+
+void
+ar_metrics_matched(const char *rule, time_t when)
+{
+    pthread_mutex_lock(&lock);
+    struct entry *e = slot(&last_match, rule);
+    if (e && (double)when > e->value)
+        e->value = (double)when;
+    pthread_mutex_unlock(&lock);
+}
+
+void
+ar_metrics_reload(bool ok)
+{
+    pthread_mutex_lock(&lock);
+    if (ok)
+        reloads_ok++;
+    else
+        reloads_failed++;
+    pthread_mutex_unlock(&lock);
+}
+
+void
+ar_metrics_policy(const char *sha256, double load_seconds)
+{
+    pthread_mutex_lock(&lock);
+    snprintf(policy_sha, sizeof(policy_sha), "%s", sha256);
+    policy_load_seconds = load_seconds;
+    pthread_mutex_unlock(&lock);
+}
+
+static void
+restore_one(const char *rule, double ts, void *ctx)
+{
+    (void)ctx;
+    ar_metrics_matched(rule, (time_t)ts);
+}
+
+void
+ar_metrics_restore(const char *path)
+{
+    if (ar_metrics_read_last_match(path, restore_one, NULL) == 0)
+        ar_log(LOG_INFO, "last-match times restored from %s", path);
+}
+
+/* every metric, in Prometheus text format, to f (lock held) */
+static void
+emit(FILE *f, bool help)
+{
+    if (help)
+        fputs("# HELP authrelay_decisions_total Recipient and sender-login "
+              "decisions, by decision and rule.\n"
+              "# TYPE authrelay_decisions_total counter\n",
+              f);
+    for (size_t i = 0; decisions.v && i <= decisions.mask; i++) {
+        const struct entry *e = &decisions.v[i];
+        if (e->key == NULL)
+            continue;
+        const char *sep = strchr(e->key, '\x1f');
+        fprintf(f,
+                "authrelay_decisions_total{decision=\"%.*s\",rule=\"%s\"} "
+                "%.0f\n",
+                (int)(sep - e->key), e->key, sep + 1, e->value);
+    }
+    if (help)
+        fputs("# HELP " AR_METRIC_LAST_MATCH " When an exception last "
+              "matched (Unix time).\n"
+              "# TYPE " AR_METRIC_LAST_MATCH " gauge\n",
+              f);
+    for (size_t i = 0; last_match.v && i <= last_match.mask; i++)
+        if (last_match.v[i].key)
+            fprintf(f, AR_METRIC_LAST_MATCH "{rule=\"%s\"} %.0f\n",
+                    last_match.v[i].key, last_match.v[i].value);
+    if (help)
+        fputs("# HELP authrelay_reloads_total Policy reloads, by result.\n"
+              "# TYPE authrelay_reloads_total counter\n",
+              f);
+    fprintf(f, "authrelay_reloads_total{result=\"ok\"} %llu\n",
+            (unsigned long long)reloads_ok);
+    fprintf(f, "authrelay_reloads_total{result=\"failed\"} %llu\n",
+            (unsigned long long)reloads_failed);
+    if (help)
+        fputs("# HELP authrelay_policy_info The policy in force, by the "
+              "SHA-256 of its text.\n"
+              "# TYPE authrelay_policy_info gauge\n",
+              f);
+    fprintf(f, "authrelay_policy_info{sha256=\"%s\"} 1\n", policy_sha);
+    if (help)
+        fputs("# HELP authrelay_policy_load_seconds How long loading the "
+              "policy in force took.\n"
+              "# TYPE authrelay_policy_load_seconds gauge\n",
+              f);
+    fprintf(f, "authrelay_policy_load_seconds %.6f\n", policy_load_seconds);
+}
+
+int
+ar_metrics_write(const char *path)
+{
+    char tmp[4096];
+    snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
+    FILE *f = fopen(tmp, "w");
+    if (f == NULL)
+        return -1;
+    pthread_mutex_lock(&lock);
+    emit(f, true);
+    pthread_mutex_unlock(&lock);
+    int err = ferror(f) ? EIO : 0;
+    if (fflush(f) != 0 || fsync(fileno(f)) != 0)
+        err = errno;
+    if (fclose(f) != 0 && err == 0)
+        err = errno;
+    if (err == 0 && rename(tmp, path) != 0)
+        err = errno;
+    if (err) {
+        unlink(tmp);
+        errno = err;
+        return -1;
+    }
+    return 0;
+}
+
+void
+ar_metrics_log(void)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (f == NULL)
+        return;
+    pthread_mutex_lock(&lock);
+    emit(f, false);
+    pthread_mutex_unlock(&lock);
+    fclose(f);
+    char *save, *line = strtok_r(buf, "\n", &save);
+    for (; line; line = strtok_r(NULL, "\n", &save))
+        ar_log(LOG_INFO, "metrics: %s", line);
+    free(buf);
+}

@@ -461,8 +461,9 @@ copy_reply(struct loader *ld, struct ar_reply *dst, const struct ar_reply *src)
 static void
 load_milter(struct loader *ld, const config_setting_t *g)
 {
-    static const char *const keys[] = {"socket", "mode",    "on_error",
-                                       "user",   "pidfile", NULL};
+    static const char *const keys[] = {
+        "socket",  "mode",         "on_error",         "user",
+        "pidfile", "metrics_file", "metrics_interval", NULL};
     struct ar_policy *p = ld->p;
     char *mode = NULL, *onerr = NULL;
 

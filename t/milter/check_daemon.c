@@ -844,6 +844,170 @@ START_TEST(test_inet)
 }
 END_TEST
 
+/* ---- sender-login, dry runs, metrics ------------------------------------ */
+
+static void
+reload_with(const char *text)
+{
+    int before = log_count("reloaded");
+    write_file(policy, text);
+    kill(daemon_pid, SIGUSR1);
+    for (int i = 0; i < 500 && log_count("reloaded") == before; i++)
+        usleep(10000);
+    ck_assert_msg(log_count("reloaded") > before, "no reload");
+}
+
+static const char sl_policy[] =
+    "version = 1;\n"
+    "milter = { metrics_file = \"%s/metrics.prom\"; metrics_interval = 1; "
+    "};\n"
+    "relay = { local_domains = [ \"example.com\" ]; };\n"
+    "sender_login = { mode = \"%s\";\n"
+    "  map = ( { login = \"alice@example.com\"; senders = [ "
+    "\"@example.org\" ]; } );\n"
+    "  any_sender_logins = [ \"webmail@example.com\" ]; };\n"
+    "exceptions = (\n"
+    "  { name = \"staged\"; dry_run = true; match = { client_networks = [ "
+    "\"192.0.2.0/24\" ]; }; action = \"permit\"; },\n"
+    "  { name = \"isp\"; match = { client_networks = [ \"192.0.2.0/25\" ]; "
+    "}; action = \"reject\"; }\n"
+    ");\n";
+
+static void
+sl_reload(const char *mode)
+{
+    char buf[2048];
+    snprintf(buf, sizeof(buf), sl_policy, dir, mode);
+    reload_with(buf);
+}
+
+START_TEST(test_sender_login)
+{
+    struct mc m;
+    struct mc_reply r;
+    sl_reload("enforce");
+    session(&m, &stranger);
+    mc_macros(&m, 'M', "{auth_authen}", "alice@example.com", NULL);
+    ck_assert_int_eq(mc_mail(&m, "<bob@example.com>", &r), 0);
+    ck_assert_msg(r.cmd == 'y' &&
+                      strcmp(r.text, "553 5.7.1 Sender address rejected: "
+                                     "not owned by user "
+                                     "alice@example.com") == 0,
+                  "got '%c' %s", r.cmd, r.text);
+    mc_macros(&m, 'M', "{auth_authen}", "alice@example.com", NULL);
+    ck_assert_int_eq(mc_mail(&m, "<alice@example.com>", &r), 0);
+    ck_assert_int_eq(r.cmd, 'c');
+    rcpt(&m, "<x@remote.test>", "c");
+    mc_macros(&m, 'M', "{auth_authen}", "ALICE@example.com", NULL);
+    ck_assert_int_eq(mc_mail(&m, "<anyone@example.org>", &r), 0);
+    ck_assert_int_eq(r.cmd, 'c');
+    mc_macros(&m, 'M', "{auth_authen}", "webmail@example.com", NULL);
+    ck_assert_int_eq(mc_mail(&m, "<whoever@elsewhere.test>", &r), 0);
+    ck_assert_int_eq(r.cmd, 'c');
+    /* not authenticated: no binding */
+    mail(&m, "<bob@example.com>", NULL);
+    done(&m);
+    assert_log("NOQUEUE: from=<bob@example.com> decision=reject "
+               "rule=sender-login client=host.stranger.test[192.0.2.99] "
+               "auth=alice@example.com");
+
+    sl_reload("report");
+    session(&m, &stranger);
+    mc_macros(&m, 'M', "{auth_authen}", "alice@example.com", NULL);
+    ck_assert_int_eq(mc_mail(&m, "<bob@example.com>", &r), 0);
+    ck_assert_int_eq(r.cmd, 'c');
+    rcpt(&m, "<x@remote.test>", "c");
+    done(&m);
+    assert_log("from=<bob@example.com> decision=would-reject "
+               "rule=sender-login");
+}
+END_TEST
+
+START_TEST(test_dry_run_and_metrics)
+{
+    char path[200], text[8192];
+    snprintf(path, sizeof(path), "%s/metrics.prom", dir);
+    sl_reload("off");
+    struct mc m;
+    static const struct client isp = {"x.test", "192.0.2.7", "OK",
+                                      NULL,     "x",         '4'};
+    static const struct client other = {"y.test", "192.0.2.200", "OK",
+                                        NULL,     "y",           '4'};
+    session(&m, &isp);
+    mail(&m, "<a@remote.test>", NULL);
+    rcpt(&m, "<b@remote.test>", "554 5.7.1 Relay access denied");
+    done(&m);
+    session(&m, &other);
+    mail(&m, "<a@remote.test>", NULL);
+    rcpt(&m, "<b@remote.test>", "554 5.7.1 Relay access denied");
+    rcpt(&m, "<b@example.com>", "c");
+    done(&m);
+    assert_log("rcpt=<b@remote.test> decision=would-permit rule=staged "
+               "client=x.test[192.0.2.7]");
+    assert_log("rcpt=<b@remote.test> decision=reject rule=isp "
+               "client=x.test[192.0.2.7]");
+    assert_log("rcpt=<b@remote.test> decision=would-permit rule=staged "
+               "client=y.test[192.0.2.200]");
+
+    unlink(path);
+    kill(daemon_pid, SIGUSR2);
+    assert_log("metrics: authrelay_decisions_total{decision=\"reject\","
+               "rule=\"isp\"} 1");
+    for (int i = 0; i < 300 && access(path, F_OK) != 0; i++)
+        usleep(10000);
+    FILE *f = fopen(path, "r");
+    ck_assert_msg(f != NULL, "no metrics file %s", path);
+    size_t n = fread(text, 1, sizeof(text) - 1, f);
+    text[n] = '\0';
+    fclose(f);
+    static const char *const want[] = {
+        "# TYPE authrelay_decisions_total counter\n",
+        "authrelay_decisions_total{decision=\"would-permit\","
+        "rule=\"staged\"} 2\n",
+        "authrelay_decisions_total{decision=\"reject\",rule=\"isp\"} 1\n",
+        "authrelay_decisions_total{decision=\"reject\",rule=\"default\"} "
+        "1\n",
+        "authrelay_decisions_total{decision=\"accept\",rule=\"local\"} 1\n",
+        "# TYPE authrelay_rule_last_match_timestamp_seconds gauge\n",
+        "authrelay_rule_last_match_timestamp_seconds{rule=\"isp\"} ",
+        "authrelay_rule_last_match_timestamp_seconds{rule=\"staged\"} ",
+        "authrelay_reloads_total{result=\"ok\"} 1\n",
+        "authrelay_reloads_total{result=\"failed\"} 0\n",
+        "# TYPE authrelay_policy_info gauge\n",
+        "authrelay_policy_info{sha256=\"",
+        "# TYPE authrelay_policy_load_seconds gauge\n",
+    };
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+        ck_assert_msg(strstr(text, want[i]) != NULL,
+                      "metrics file lacks %s:\n%s", want[i], text);
+    char *ts = strstr(text, "_seconds{rule=\"isp\"} ");
+    long t_isp = strtol(ts + strlen("_seconds{rule=\"isp\"} "), NULL, 10);
+    ck_assert_msg(labs((long)time(NULL) - t_isp) < 60, "isp last match %ld",
+                  t_isp);
+
+    /* a restart keeps the last-match times, and the interval rewrites it */
+    stop_daemon();
+    unlink(logfile);
+    start_daemon();
+    assert_log("last-match times restored");
+    unlink(path);
+    for (int i = 0; i < 400 && access(path, F_OK) != 0; i++)
+        usleep(10000);
+    f = fopen(path, "r");
+    ck_assert_msg(f != NULL, "metrics not rewritten within the interval");
+    n = fread(text, 1, sizeof(text) - 1, f);
+    text[n] = '\0';
+    fclose(f);
+    char want_ts[128];
+    snprintf(want_ts, sizeof(want_ts),
+             "authrelay_rule_last_match_timestamp_seconds{rule=\"isp\"} "
+             "%ld\n",
+             t_isp);
+    ck_assert_msg(strstr(text, want_ts) != NULL, "want %s in:\n%s", want_ts,
+                  text);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -870,6 +1034,8 @@ suite(void)
     tcase_add_test(tc, test_exit_codes);
     tcase_add_test(tc, test_stop_signals);
     tcase_add_test(tc, test_inet);
+    tcase_add_test(tc, test_sender_login);
+    tcase_add_test(tc, test_dry_run_and_metrics);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -98,9 +98,19 @@ grow(struct ar_domainset *s)
     return 0;
 }
 
+#define VALUE_SIZE 4 /* after each entry's NUL: its value, unaligned */
+
 int
 ar_domainset_add(struct ar_domainset *s, const char *entry, size_t len,
                  const char **why)
+{
+    uint32_t id;
+    return ar_domainset_add_id(s, entry, len, &id, why);
+}
+
+int
+ar_domainset_add_id(struct ar_domainset *s, const char *entry, size_t len,
+                    uint32_t *id, const char **why)
 {
     char norm[AR_DOMAIN_MAX + 2];
     size_t n;
@@ -109,14 +119,17 @@ ar_domainset_add(struct ar_domainset *s, const char *entry, size_t len,
                             &n, why) < 0)
         return -1;
     uint32_t h = hash(norm, n);
-    if (find(s, norm, n, h) != NULL)
+    const char *old = find(s, norm, n, h);
+    if (old != NULL) {
+        *id = (uint32_t)(old - s->arena);
         return 0;
+    }
     /* keep the load factor under 1/2: probe runs stay short */
     if ((s->count + 1) * 2 > s->mask + 1 && grow(s) < 0)
         goto oom;
-    if (s->used + n + 1 > s->cap) {
+    if (s->used + n + 1 + VALUE_SIZE > s->cap) {
         size_t ncap = s->cap * 2;
-        while (s->used + n + 1 > ncap)
+        while (s->used + n + 1 + VALUE_SIZE > ncap)
             ncap *= 2;
         if (ncap > UINT32_MAX)
             goto oom;
@@ -128,7 +141,9 @@ ar_domainset_add(struct ar_domainset *s, const char *entry, size_t len,
     }
     size_t off = s->used;
     memcpy(s->arena + off, norm, n + 1);
-    s->used += n + 1;
+    memset(s->arena + off + n + 1, 0, VALUE_SIZE);
+    s->used += n + 1 + VALUE_SIZE;
+    *id = (uint32_t)off;
     size_t i = h & s->mask;
     while (s->slots[i].off != 0)
         i = (i + 1) & s->mask;
@@ -176,6 +191,40 @@ ar_domainset_match_name(const struct ar_domainset *s, const char *name)
                             &why) < 0)
         return NULL;
     return ar_domainset_match(s, norm, n);
+}
+
+void
+ar_domainset_set_value(struct ar_domainset *s, uint32_t id, uint32_t value)
+{
+    memcpy(s->arena + id + strlen(s->arena + id) + 1, &value, VALUE_SIZE);
+}
+
+static void
+call(const struct ar_domainset *s, const char *e,
+     void (*fn)(uint32_t value, void *ctx), void *ctx)
+{
+    uint32_t v;
+    memcpy(&v, e + strlen(e) + 1, VALUE_SIZE);
+    fn(v, ctx);
+    (void)s;
+}
+
+void
+ar_domainset_each_match(const struct ar_domainset *s, const char *domain,
+                        size_t len, void (*fn)(uint32_t value, void *ctx),
+                        void *ctx)
+{
+    const char *e;
+    if (s == NULL || len == 0)
+        return;
+    if ((e = find(s, domain, len, hash(domain, len))) != NULL)
+        call(s, e, fn, ctx);
+    if (s->nsuffix == 0 || domain[0] == '[')
+        return;
+    for (size_t i = 0; i < len; i++)
+        if (domain[i] == '.' &&
+            (e = find(s, domain + i, len - i, hash(domain + i, len - i))))
+            call(s, e, fn, ctx);
 }
 
 size_t

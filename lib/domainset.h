@@ -16,6 +16,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct ar_domainset;
 
@@ -44,6 +45,21 @@ const char *ar_domainset_match_name(const struct ar_domainset *s,
                                     const char *name);
 
 size_t ar_domainset_count(const struct ar_domainset *s);
+
+/*
+ * Every entry carries a 32-bit value (0 until set), for indexes built on
+ * top of a set. ar_domainset_add_id() adds like ar_domainset_add() and
+ * gives the entry's id, new or not; ar_domainset_each_match() calls fn for
+ * every entry matching a normalised domain: the exact one, then each
+ * suffix from the longest.
+ */
+int ar_domainset_add_id(struct ar_domainset *s, const char *entry, size_t len,
+                        uint32_t *id, const char **why);
+void ar_domainset_set_value(struct ar_domainset *s, uint32_t id,
+                            uint32_t value);
+void ar_domainset_each_match(const struct ar_domainset *s, const char *domain,
+                             size_t len, void (*fn)(uint32_t value, void *ctx),
+                             void *ctx);
 
 /* ar_domainset_foreach - call fn for each entry, in no particular order */
 void ar_domainset_foreach(const struct ar_domainset *s,

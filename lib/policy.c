@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "addr.h"
+#include "domain.h"
 
 const char *
 ar_decision_name(enum ar_decision d)
@@ -223,8 +224,24 @@ ar_policy_eval_trace(const struct ar_policy *p, const struct ar_request *r,
     struct ar_addr from;
     const char *from_dom = NULL;
     bool from_done = false;
-    for (size_t i = 0; i < p->nexc; i++) {
-        const struct ar_exception *e = &p->exc[i];
+    /* Only the rules the index names can match; a trace shows them all. */
+    uint32_t cand[256];
+    size_t ncand = SIZE_MAX;
+    if (t == NULL && p->exidx) {
+        char name[AR_DOMAIN_MAX + 2];
+        size_t nlen;
+        const char *why;
+        bool have_name =
+            name_verified(r) &&
+            ar_domain_normalize(r->client_name, strlen(r->client_name), 0, name,
+                                &nlen, &why) == 0;
+        ncand = ar_exindex_candidates(p->exidx, &r->client_addr,
+                                      have_name ? name : NULL, cand,
+                                      sizeof(cand) / sizeof(cand[0]));
+    }
+    size_t n = ncand == SIZE_MAX ? p->nexc : ncand;
+    for (size_t k = 0; k < n; k++) {
+        const struct ar_exception *e = &p->exc[ncand == SIZE_MAX ? k : cand[k]];
         if (!exception_matches(p, e, r, &from, &from_dom, &from_done, t))
             continue;
         enum ar_decision d = e->action == AR_ACT_PERMIT   ? AR_ACCEPT

@@ -7,6 +7,7 @@
 #include <stdatomic.h>
 
 #include "domainset.h"
+#include "exindex.h"
 #include "loginmap.h"
 #include "netset.h"
 #include "policy.h"
@@ -52,6 +53,7 @@ struct ar_policy {
 
     struct ar_exception *exc;
     size_t nexc;
+    struct ar_exindex *exidx; /* NULL: try every exception */
 
     enum { AR_SL_OFF, AR_SL_ENFORCE, AR_SL_REPORT } sl_mode;
     struct ar_loginmap *sl_map;

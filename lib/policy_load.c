@@ -1055,6 +1055,9 @@ ar_policy_load(const char *path, int64_t today, struct ar_diags *d)
     free(ld.lines);
     free(ld.text);
     free(ld.dir);
+    if (d->nerrors == errors_before && !d->oom && ld.p->nexc > 0 &&
+        (ld.p->exidx = ar_exindex_build(ld.p->exc, ld.p->nexc)) == NULL)
+        ar_diag_error(d, path, 0, "out of memory");
     if (d->nerrors != errors_before || d->oom) {
         ar_policy_free(ld.p);
         return NULL;
@@ -1082,6 +1085,7 @@ ar_policy_free(struct ar_policy *p)
         ar_domainset_free(e->sender_domains);
     }
     free(p->exc);
+    ar_exindex_free(p->exidx);
     ar_loginmap_free(p->sl_map);
     free(p->sl_reply.text);
     free(p->metrics_file);

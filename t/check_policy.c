@@ -3,10 +3,13 @@
  * form of the engine issue, then the decision order, exceptions, expiry
  * and remote_mailers against t/data/order.conf.
  */
+#define _GNU_SOURCE
 #include <check.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "policy.h"
 
@@ -388,6 +391,85 @@ START_TEST(test_dry_run)
 }
 END_TEST
 
+static void
+ignore_line(void *ctx, const char *text)
+{
+    (void)ctx, (void)text;
+}
+
+/*
+ * The exception index only narrows which rules are tried: on random
+ * requests against rules with overlapping networks, host names, HELO-only
+ * and dry-run rules, the indexed decision equals the one of trying every
+ * rule in order (the path a trace takes).
+ */
+START_TEST(test_index_equivalence)
+{
+    char dir[] = "/tmp/ar_index_XXXXXX", path[600];
+    unsigned seed = 12345;
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/p.conf", dir);
+    FILE *f = fopen(path, "w");
+    fprintf(f, "version = 1;\nrelay = { local_domains = [ \"example.com\" ]; "
+               "};\nexceptions = (\n");
+    for (int i = 0; i < 300; i++) {
+        int kind = rand_r(&seed) % 5, plen = 16 + rand_r(&seed) % 17;
+        unsigned a = (10u << 24) | (unsigned)(rand_r(&seed) % 65536);
+        a &= plen == 32 ? ~0u : ~((1u << (32 - plen)) - 1);
+        fprintf(f, "  { name = \"r%d\"; %smatch = { ", i,
+                rand_r(&seed) % 7 == 0 ? "dry_run = true; " : "");
+        if (kind != 1 && kind != 4)
+            fprintf(f, "client_networks = [ \"%u.%u.%u.%u/%d\" ]; ", a >> 24,
+                    (a >> 16) & 255, (a >> 8) & 255, a & 255, plen);
+        if (kind == 1 || kind == 2)
+            fprintf(f, "client_hostnames = [ \"%sh%d.test\" ]; ",
+                    rand_r(&seed) % 2 ? "." : "", rand_r(&seed) % 20);
+        if (kind == 3 || kind == 4)
+            fprintf(f, "helo = [ \"helo%d.test\" ]; ", rand_r(&seed) % 10);
+        fprintf(f, "}; action = \"%s\"; }%s\n",
+                rand_r(&seed) % 2 ? "permit" : "reject", i < 299 ? "," : "");
+    }
+    fprintf(f, ");\n");
+    fclose(f);
+    struct ar_diags d;
+    ar_diags_init(&d);
+    struct ar_policy *p = ar_policy_load(path, 0, &d);
+    ck_assert_msg(p != NULL, "generated policy does not load");
+    struct ar_trace quiet = {ignore_line, NULL};
+    int matched = 0;
+    for (int i = 0; i < 20000; i++) {
+        char addr[32], name[64], helo[32];
+        struct ar_request r = {.rcpt = "<x@remote.test>"};
+        snprintf(addr, sizeof(addr), "10.0.%d.%d", rand_r(&seed) % 256,
+                 rand_r(&seed) % 256);
+        snprintf(name, sizeof(name), "%sh%d.test",
+                 rand_r(&seed) % 2 ? "x." : "", rand_r(&seed) % 20);
+        snprintf(helo, sizeof(helo), "helo%d.test", rand_r(&seed) % 10);
+        ar_ip_parse(addr, &r.client_addr);
+        r.client_name = name;
+        r.client_name_verified = rand_r(&seed) % 4 != 0;
+        r.helo = helo;
+        struct ar_verdict a, b;
+        ar_policy_eval(p, &r, &a);
+        ar_policy_eval_trace(p, &r, &b, &quiet);
+        ck_assert_msg(a.decision == b.decision && strcmp(a.rule, b.rule) == 0 &&
+                          a.ndry == b.ndry,
+                      "%s %s: indexed %s rule=%s dry=%zu, linear %s rule=%s "
+                      "dry=%zu",
+                      addr, name, ar_decision_name(a.decision), a.rule, a.ndry,
+                      ar_decision_name(b.decision), b.rule, b.ndry);
+        for (size_t k = 0; k < a.ndry; k++)
+            ck_assert_str_eq(a.dry[k].rule, b.dry[k].rule);
+        matched += strcmp(a.rule, "default") != 0;
+    }
+    ck_assert_msg(matched > 1000, "only %d requests matched a rule", matched);
+    ar_policy_unref(p);
+    ar_diags_free(&d);
+    unlink(path);
+    rmdir(dir);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -401,6 +483,7 @@ suite(void)
                         sizeof(logins) / sizeof(logins[0]));
     tcase_add_test(tc, test_sender_login_report);
     tcase_add_test(tc, test_dry_run);
+    tcase_add_test(tc, test_index_equivalence);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -348,6 +348,21 @@ ar_policy_exception(const struct ar_policy *p, size_t i, const char **file,
 }
 
 bool
+ar_policy_uses_helo(const struct ar_policy *p)
+{
+    for (size_t i = 0; i < p->nexc; i++)
+        if (p->exc[i].helo)
+            return true;
+    return false;
+}
+
+bool
+ar_policy_checks_sender(const struct ar_policy *p)
+{
+    return p->sl_mode != AR_SL_OFF;
+}
+
+bool
 ar_policy_sender_login_report(const struct ar_policy *p)
 {
     return p->sl_mode == AR_SL_REPORT;

@@ -118,6 +118,11 @@ enum ar_decision ar_policy_check_sender(const struct ar_policy *p,
                                         const struct ar_trace *t);
 bool ar_policy_sender_login_report(const struct ar_policy *p);
 
+/* ar_policy_uses_helo - does any exception look at the HELO name? */
+bool ar_policy_uses_helo(const struct ar_policy *p);
+/* ar_policy_checks_sender - is sender_login anything but off? */
+bool ar_policy_checks_sender(const struct ar_policy *p);
+
 /*
  * ar_policy_decide - what `query` and `test` show for one recipient: the
  * sender-login check, then the relay decision, as enforce mode decides;

@@ -179,8 +179,20 @@ ar_cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
     (void)f2, (void)f3;
     if (c == NULL)
         return SMFIS_ALL_OPTS; /* fail() decides at MAIL and RCPT */
+    /* What the policy in force needs: no HELO without helo rules, no
+     * answer to MAIL without sender_login. A reload that adds either
+     * reaches the connections opened after it (a sender-login refusal
+     * then comes at RCPT, and helo conditions see no HELO name). */
+    unsigned long want = skip | noreply;
+    struct ar_policy *p = ar_snapshot_acquire(&ar_d.snap);
+    if (p && !ar_policy_uses_helo(p))
+        want |= SMFIP_NOHELO;
+    if (p && !ar_policy_checks_sender(p))
+        want |= SMFIP_NR_MAIL;
+    if (p)
+        ar_policy_unref(p);
     *pf0 = f0 & SMFIF_SETSYMLIST;
-    *pf1 = f1 & (skip | noreply);
+    *pf1 = f1 & want;
     *pf2 = *pf3 = 0;
     c->proto = *pf1;
     if (f0 & SMFIF_SETSYMLIST) {
@@ -257,41 +269,39 @@ dup_macro(SMFICTX *ctx, const char *name, bool *oom)
     return d;
 }
 
+/* a MAIL-time failure: answered now, or at every RCPT when the MTA was
+ * told not to wait for our answer to MAIL */
+static sfsistat
+mail_failed(SMFICTX *ctx, struct ar_conn *c, const char *why)
+{
+    if (c && (c->proto & SMFIP_NR_MAIL)) {
+        c->broken = why;
+        return SMFIS_NOREPLY;
+    }
+    return fail(ctx, c, why);
+}
+
 static sfsistat
 ar_cb_envfrom(SMFICTX *ctx, char **argv)
 {
     struct ar_conn *c = smfi_getpriv(ctx);
+    const sfsistat ok =
+        c && (c->proto & SMFIP_NR_MAIL) ? SMFIS_NOREPLY : SMFIS_CONTINUE;
     bool oom = false;
 
     if (c == NULL)
         return fail(ctx, NULL, "no connection state");
     ar_conn_end_transaction(c);
     if ((c->policy = ar_snapshot_acquire(&ar_d.snap)) == NULL)
-        return fail(ctx, c, "no policy loaded");
+        return mail_failed(ctx, c, "no policy loaded");
     /* an over-long sender has no usable domain: keep none */
     if (argv[0] && strlen(argv[0]) < sizeof(c->mail_from))
         copy(c->mail_from, sizeof(c->mail_from), argv[0]);
     c->auth = dup_macro(ctx, "{auth_authen}", &oom);
     c->auth_type = dup_macro(ctx, "{auth_type}", &oom);
     if (oom)
-        return fail(ctx, c, "out of memory");
+        return mail_failed(ctx, c, "out of memory");
     c->in_mail = true;
-    if (c->auth) {
-        struct ar_request r = {.auth_authen = c->auth,
-                               .mail_from = c->mail_from,
-                               .today = ar_today()};
-        struct ar_verdict v;
-        if (ar_policy_check_sender(c->policy, &r, &v, NULL) != AR_ACCEPT) {
-            bool report = ar_policy_sender_login_report(c->policy) ||
-                          ar_policy_mode(c->policy) == AR_MODE_REPORT;
-            log_decision(ctx, c, NULL, c->auth,
-                         decision_word(v.decision, report), v.rule);
-            if (!report) {
-                set_reply(ctx, v.reply->code, v.reply->xcode, v.reply->text);
-                return SMFIS_REJECT;
-            }
-        }
-    }
     if (c->auth == NULL && macro(ctx, "{auth_type}") == NULL &&
         macro(ctx, "{mail_addr}") == NULL &&
         first_time(&ar_d.warned_mail_macros))
@@ -303,7 +313,29 @@ ar_cb_envfrom(SMFICTX *ctx, char **argv)
                "{mail_addr} (or milter_macro_defaults); Sendmail: "
                "confMILTER_MACROS_ENVFROM must include {auth_authen}",
                MACROS_ENVFROM);
-    return SMFIS_CONTINUE;
+    if (c->auth == NULL)
+        return ok;
+
+    struct ar_request r = {
+        .auth_authen = c->auth, .mail_from = c->mail_from, .today = ar_today()};
+    struct ar_verdict v;
+    if (ar_policy_check_sender(c->policy, &r, &v, NULL) == AR_ACCEPT)
+        return ok;
+    bool report = ar_policy_sender_login_report(c->policy) ||
+                  ar_policy_mode(c->policy) == AR_MODE_REPORT;
+    log_decision(ctx, c, NULL, c->auth, decision_word(v.decision, report),
+                 v.rule);
+    if (report)
+        return ok;
+    if (ok == SMFIS_NOREPLY) { /* refuse each RCPT instead */
+        c->sender_refused = true;
+        copy(c->sl_code, sizeof(c->sl_code), v.reply->code);
+        copy(c->sl_xcode, sizeof(c->sl_xcode), v.reply->xcode);
+        copy(c->sl_text, sizeof(c->sl_text), v.reply->text);
+        return ok;
+    }
+    set_reply(ctx, v.reply->code, v.reply->xcode, v.reply->text);
+    return SMFIS_REJECT;
 }
 
 static sfsistat
@@ -313,8 +345,14 @@ ar_cb_envrcpt(SMFICTX *ctx, char **argv)
     struct ar_request r;
     struct ar_verdict v;
 
+    if (c && c->broken)
+        return fail(ctx, c, c->broken);
     if (c == NULL || c->policy == NULL)
         return fail(ctx, c, "RCPT outside a transaction");
+    if (c->sender_refused) {
+        set_reply(ctx, c->sl_code, c->sl_xcode, c->sl_text);
+        return SMFIS_REJECT;
+    }
     memset(&r, 0, sizeof(r));
     r.client_addr = c->addr;
     r.client_name = c->client_name[0] ? c->client_name : NULL;

@@ -20,6 +20,8 @@ ar_conn_end_transaction(struct ar_conn *c)
     free(c->auth);
     free(c->auth_type);
     c->auth = c->auth_type = NULL;
+    c->broken = NULL;
+    c->sender_refused = false;
 }
 
 void

@@ -33,6 +33,9 @@ struct ar_conn {
     char mail_from[AR_ARG_MAX];
     char *auth; /* {auth_authen}; NULL when not authenticated */
     char *auth_type;
+    const char *broken;  /* MAIL failed where we could not answer: why */
+    bool sender_refused; /* sender-login refused it: refuse every RCPT */
+    char sl_code[4], sl_xcode[12], sl_text[401];
 };
 
 struct ar_conn *ar_conn_new(void);

@@ -306,6 +306,8 @@ done(struct mc *m)
 /* ---- the tests -------------------------------------------------------------
  */
 
+static void reload_with(const char *text);
+
 START_TEST(test_negotiation)
 {
     struct mc m;
@@ -316,7 +318,17 @@ START_TEST(test_negotiation)
     ck_assert_uint_eq(m.actions, 0x100);
     ck_assert_uint_eq(m.proto & 0x370, 0x370);
     ck_assert_uint_eq(m.proto & 0x3000, 0x3000); /* no reply: conn, helo */
-    ck_assert_uint_eq(m.proto & 0xc000, 0);      /* we answer MAIL, RCPT */
+    /* sender_login is off: no answer to MAIL; RCPT is always answered */
+    ck_assert_uint_eq(m.proto & 0xc000, 0x4000);
+    ck_assert_uint_eq(m.proto & 0x2, 0); /* a helo rule: HELO wanted */
+    done(&m);
+    /* a policy without helo rules and with sender_login: the reverse */
+    reload_with("version = 1;\nrelay = { local_domains = [ \"example.com\" "
+                "]; };\nsender_login = { mode = \"enforce\"; };\n");
+    ck_assert_int_eq(mc_open(&m, sockspec), 0);
+    ck_assert_int_eq(mc_negotiate(&m), 0);
+    ck_assert_uint_eq(m.proto & 0xc000, 0);
+    ck_assert_uint_eq(m.proto & 0x2, 0x2);
     ck_assert_str_eq(m.symlist[0],
                      "{client_addr} {client_name} {client_resolve} v j");
     ck_assert_str_eq(m.symlist[1], "i {auth_type} {auth_authen} {mail_addr}");
@@ -568,6 +580,8 @@ START_TEST(test_reload)
 
     session(&pinned, &stranger);
     mail(&pinned, "<a@remote.test>", NULL);
+    /* MAIL needs no answer: a RCPT makes sure the daemon has seen it */
+    rcpt(&pinned, "<c@remote.test>", RELAY_TEXT);
 
     write_policy("enforce", ", \"new.test\"");
     kill(daemon_pid, SIGUSR1);

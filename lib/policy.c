@@ -350,10 +350,7 @@ ar_policy_exception(const struct ar_policy *p, size_t i, const char **file,
 bool
 ar_policy_uses_helo(const struct ar_policy *p)
 {
-    for (size_t i = 0; i < p->nexc; i++)
-        if (p->exc[i].helo)
-            return true;
-    return false;
+    return p->uses_helo;
 }
 
 bool

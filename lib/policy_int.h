@@ -54,6 +54,7 @@ struct ar_policy {
     struct ar_exception *exc;
     size_t nexc;
     struct ar_exindex *exidx; /* NULL: try every exception */
+    bool uses_helo;           /* some exception has a helo condition */
 
     enum { AR_SL_OFF, AR_SL_ENFORCE, AR_SL_REPORT } sl_mode;
     struct ar_loginmap *sl_map;

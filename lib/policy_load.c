@@ -1055,6 +1055,8 @@ ar_policy_load(const char *path, int64_t today, struct ar_diags *d)
     free(ld.lines);
     free(ld.text);
     free(ld.dir);
+    for (size_t i = 0; i < ld.p->nexc; i++)
+        ld.p->uses_helo |= ld.p->exc[i].helo != NULL;
     if (d->nerrors == errors_before && !d->oom && ld.p->nexc > 0 &&
         (ld.p->exidx = ar_exindex_build(ld.p->exc, ld.p->nexc)) == NULL)
         ar_diag_error(d, path, 0, "out of memory");

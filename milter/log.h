@@ -2,7 +2,12 @@
  * log.h - the daemon's only way to log: syslog facility mail, ident
  * "authrelay", and stderr as well in the foreground (-f). Client-supplied
  * text is passed through ar_log_clean() first so that no control character
- * reaches a log file. Thread-safe.
+ * reaches a log file.
+ *
+ * Lines go to /dev/log from a socket of our own, formatted in a buffer of
+ * the calling thread: unlike syslog(3), no lock is shared by the threads
+ * that log a decision for every recipient (under load that lock, not the
+ * work, was what the daemon waited for). Thread-safe.
  */
 #ifndef AR_LOG_H
 #define AR_LOG_H
@@ -11,7 +16,12 @@
 #include <syslog.h>
 
 void ar_log_open(int foreground);
+void ar_log_close(void);
+/* ar_log - to syslog, and to stderr in the foreground */
 void ar_log(int prio, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* ar_log_syslog - to syslog only (the caller told stderr itself) */
+void ar_log_syslog(int prio, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* ar_log_clean - s with control and non-ASCII octets as '?', at most
  * size - 1 octets; "" for NULL */

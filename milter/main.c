@@ -58,7 +58,7 @@ report(const struct ar_diags *d, bool to_log)
         ar_diag_format(&d->v[i], buf, sizeof(buf));
         fprintf(stderr, "%s\n", buf);
         if (to_log)
-            syslog(d->v[i].warning ? LOG_WARNING : LOG_ERR, "%s", buf);
+            ar_log_syslog(d->v[i].warning ? LOG_WARNING : LOG_ERR, "%s", buf);
     }
 }
 
@@ -124,7 +124,7 @@ clear_stale_socket(const char *path)
                 strerror(errno));
         return -1;
     }
-    syslog(LOG_NOTICE, "removed stale socket %s", path);
+    ar_log(LOG_NOTICE, "removed stale socket %s", path);
     return 0;
 }
 
@@ -261,7 +261,7 @@ main(int argc, char **argv)
     report(&d, true);
     ar_diags_free(&d);
     if (p == NULL) {
-        syslog(LOG_ERR, "cannot start: %s is not a valid policy", path);
+        ar_log_syslog(LOG_ERR, "cannot start: %s is not a valid policy", path);
         return EX_CONFIG;
     }
     if (sock == NULL)
@@ -292,7 +292,7 @@ main(int argc, char **argv)
         smfi_setbacklog(1024) != MI_SUCCESS ||
         smfi_opensocket(false) != MI_SUCCESS) {
         fprintf(stderr, "authrelay-milter: cannot open socket %s\n", sock);
-        syslog(LOG_ERR, "cannot open socket %s", sock);
+        ar_log_syslog(LOG_ERR, "cannot open socket %s", sock);
         return give_up(p, EX_OSERR);
     }
     umask(old | 022);
@@ -307,22 +307,22 @@ main(int argc, char **argv)
         return give_up(p, EX_OSERR);
     }
     if (pidfile && write_pidfile(pidfile) < 0) {
-        syslog(LOG_ERR, "cannot write pidfile %s: %m", pidfile);
+        ar_log_syslog(LOG_ERR, "cannot write pidfile %s: %m", pidfile);
         fprintf(stderr, "authrelay-milter: cannot write pidfile %s: %s\n",
                 pidfile, strerror(errno));
         return give_up(p, EX_OSERR);
     }
     if (pw && drop_privileges(pw) < 0) {
-        syslog(LOG_ERR, "cannot switch to user %s: %m", user);
+        ar_log_syslog(LOG_ERR, "cannot switch to user %s: %m", user);
         fprintf(stderr, "authrelay-milter: cannot switch to user %s\n", user);
         return give_up(p, EX_OSERR);
     }
     if (geteuid() == 0 && pw == NULL)
-        syslog(LOG_WARNING,
+        ar_log(LOG_WARNING,
                "WARNING: running as root; use -u USER or milter.user "
                "(-u root to say this is meant)");
 
-    syslog(LOG_INFO, "authrelay-milter %s starting on %s", AR_VERSION, sock);
+    ar_log(LOG_INFO, "authrelay-milter %s starting on %s", AR_VERSION, sock);
     ar_reload_log_policy("loaded", p);
     ar_metrics_policy(ar_policy_sha256(p),
                       (double)(t1.tv_sec - t0.tv_sec) +
@@ -333,19 +333,19 @@ main(int argc, char **argv)
     ar_d.policy_path = path;
     ar_snapshot_init(&ar_d.snap, p);
     if (ar_reload_start(sock) < 0) {
-        syslog(LOG_ERR, "cannot start the reload thread");
+        ar_log(LOG_ERR, "cannot start the reload thread");
         ar_snapshot_destroy(&ar_d.snap);
         return EX_OSERR;
     }
 
     int rc = smfi_main();
 
-    syslog(LOG_INFO, "authrelay-milter stopping");
+    ar_log(LOG_INFO, "authrelay-milter stopping");
     if (pidfile && unlink(pidfile) < 0 && errno != ENOENT)
-        syslog(LOG_WARNING, "cannot remove pidfile %s: %m", pidfile);
+        ar_log(LOG_WARNING, "cannot remove pidfile %s: %m", pidfile);
     if (upath && unlink(upath) < 0 && errno != ENOENT)
-        syslog(LOG_WARNING, "cannot remove socket %s: %m", upath);
+        ar_log(LOG_WARNING, "cannot remove socket %s: %m", upath);
     ar_snapshot_destroy(&ar_d.snap);
-    closelog();
+    ar_log_close();
     return rc == MI_SUCCESS ? 0 : EX_OSERR;
 }

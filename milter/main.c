@@ -27,7 +27,7 @@
 #include "log.h"
 #include "metrics.h"
 
-#define DEFAULT_POLICY "/etc/authrelay/authrelay.conf"
+#define DEFAULT_POLICY AR_DEFAULT_POLICY
 
 struct ar_daemon ar_d;
 

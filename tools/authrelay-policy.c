@@ -17,7 +17,7 @@
 #include "metrics_read.h"
 #include "policy.h"
 
-#define DEFAULT_POLICY "/etc/authrelay/authrelay.conf"
+#define DEFAULT_POLICY AR_DEFAULT_POLICY
 #define EX_USAGE_TOOL 2
 
 static void

@@ -70,6 +70,8 @@ static int
 make_lists(struct ar_exindex *x, struct pair *v, size_t n,
            void (*set)(struct ar_exindex *, uint32_t key, uint32_t off))
 {
+    if (n == 0)
+        return 0;
     qsort(v, n, sizeof(*v), cmp_pair);
     for (size_t i = 0; i < n;) {
         size_t j = i;

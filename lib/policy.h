@@ -90,6 +90,11 @@ struct ar_policy;
  * way (an expired exception). */
 struct ar_policy *ar_policy_load(const char *path, int64_t today,
                                  struct ar_diags *d);
+/* ar_policy_load_string - the same from text[0..len): name is what
+ * errors call it, dir where relative *_files paths start (fuzzing, tests) */
+struct ar_policy *ar_policy_load_string(const char *name, const char *text,
+                                        size_t len, const char *dir,
+                                        int64_t today, struct ar_diags *d);
 /* ar_policy_lint - append the linter's warnings about a loaded policy */
 void ar_policy_lint(const struct ar_policy *p, int64_t today,
                     struct ar_diags *d);

@@ -923,31 +923,50 @@ load_sender_login(struct loader *ld, const config_setting_t *g)
 
 /* ---- the whole file ------------------------------------------------------ */
 
-static void
-split_lines(struct loader *ld, const char *path)
+/* the whole file, NUL-terminated, into *text; -1 with errno on failure */
+static int
+read_text(const char *path, char **text, size_t *len)
 {
     FILE *f = fopen(path, "r");
     if (f == NULL)
-        return;
-    size_t cap = 0, len = 0;
-    char buf[8192];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof(buf), f)) > 0) {
-        if (len + n + 1 > cap) {
-            cap = (len + n + 1) * 2;
-            char *nt = realloc(ld->text, cap);
-            if (nt == NULL)
-                break;
-            ld->text = nt;
+        return -1;
+    size_t cap = 0, n = 0, got;
+    char *buf = NULL;
+    do {
+        if (n + 8192 + 1 > cap) {
+            cap = (n + 8192 + 1) * 2;
+            char *nb = realloc(buf, cap);
+            if (nb == NULL) {
+                free(buf);
+                fclose(f);
+                errno = ENOMEM;
+                return -1;
+            }
+            buf = nb;
         }
-        memcpy(ld->text + len, buf, n);
-        len += n;
-    }
+        got = fread(buf + n, 1, 8192, f);
+        n += got;
+    } while (got > 0);
+    int err = ferror(f) ? EIO : 0;
     fclose(f);
-    if (ld->text == NULL)
+    if (err) {
+        free(buf);
+        errno = err;
+        return -1;
+    }
+    buf[n] = '\0';
+    *text = buf;
+    *len = n;
+    return 0;
+}
+
+/* keep a copy of the text split in lines, for line_of() */
+static void
+split_text(struct loader *ld, const char *text, size_t len)
+{
+    if ((ld->text = malloc(len + 1)) == NULL)
         return;
-    ld->text[len] = '\0';
-    ar_sha256_hex(ld->text, len, ld->p->sha256);
+    memcpy(ld->text, text, len + 1);
     size_t nl = 1;
     for (size_t i = 0; i < len; i++)
         nl += ld->text[i] == '\n';
@@ -1014,8 +1033,14 @@ load_root(struct loader *ld, config_t *cf)
         load_sender_login(ld, s);
 }
 
-struct ar_policy *
-ar_policy_load(const char *path, int64_t today, struct ar_diags *d)
+/*
+ * The one loader: text is the whole policy, name what errors call it, dir
+ * where relative *_files and @include paths start. The file is read once,
+ * so that what is parsed, hashed and quoted in errors is the same text.
+ */
+static struct ar_policy *
+load_text(const char *name, const char *text, size_t len, const char *dir,
+          int64_t today, struct ar_diags *d)
 {
     struct loader ld = {.d = d, .today = today};
     config_t cf;
@@ -1023,32 +1048,27 @@ ar_policy_load(const char *path, int64_t today, struct ar_diags *d)
 
     ld.p = calloc(1, sizeof(*ld.p));
     if (ld.p == NULL || (ld.p->local_domains = ar_domainset_new()) == NULL ||
-        (ld.p->path = strdup(path)) == NULL) {
-        ar_diag_error(d, path, 0, "out of memory");
+        (ld.p->path = strdup(name)) == NULL || (ld.dir = strdup(dir)) == NULL) {
+        ar_diag_error(d, name, 0, "out of memory");
         if (ld.p)
             ar_policy_free(ld.p);
         return NULL;
     }
     atomic_init(&ld.p->refs, 1);
     ld.p->metrics_interval = 15;
-    ld.path = intern(&ld, path);
-    const char *slash = strrchr(path, '/');
-    ld.dir = slash ? strndup(path, (size_t)(slash - path + (slash == path)))
-                   : strdup(".");
+    ld.path = intern(&ld, name);
+    ar_sha256_hex(text, len, ld.p->sha256);
 
     config_init(&cf);
-    if (ld.dir)
-        config_set_include_dir(&cf, ld.dir);
-    if (!config_read_file(&cf, path)) {
-        if (config_error_type(&cf) == CONFIG_ERR_FILE_IO)
-            ar_diag_error(d, path, 0, "cannot read: %s",
-                          errno ? strerror(errno) : "I/O error");
-        else
-            ar_diag_error(
-                d, config_error_file(&cf) ? config_error_file(&cf) : path,
-                (unsigned)config_error_line(&cf), "%s", config_error_text(&cf));
+    config_set_include_dir(&cf, ld.dir);
+    if (strlen(text) != len) {
+        ar_diag_error(d, name, 0, "NUL byte in the policy text");
+    } else if (!config_read_string(&cf, text)) {
+        ar_diag_error(d, config_error_file(&cf) ? config_error_file(&cf) : name,
+                      (unsigned)config_error_line(&cf), "%s",
+                      config_error_text(&cf));
     } else {
-        split_lines(&ld, path);
+        split_text(&ld, text, len);
         load_root(&ld, &cf);
     }
     config_destroy(&cf);
@@ -1059,12 +1079,40 @@ ar_policy_load(const char *path, int64_t today, struct ar_diags *d)
         ld.p->uses_helo |= ld.p->exc[i].helo != NULL;
     if (d->nerrors == errors_before && !d->oom && ld.p->nexc > 0 &&
         (ld.p->exidx = ar_exindex_build(ld.p->exc, ld.p->nexc)) == NULL)
-        ar_diag_error(d, path, 0, "out of memory");
+        ar_diag_error(d, name, 0, "out of memory");
     if (d->nerrors != errors_before || d->oom) {
         ar_policy_free(ld.p);
         return NULL;
     }
     return ld.p;
+}
+
+struct ar_policy *
+ar_policy_load(const char *path, int64_t today, struct ar_diags *d)
+{
+    char *text;
+    size_t len;
+    if (read_text(path, &text, &len) < 0) {
+        ar_diag_error(d, path, 0, "cannot read: %s", strerror(errno));
+        return NULL;
+    }
+    const char *slash = strrchr(path, '/');
+    char *dir = slash ? strndup(path, (size_t)(slash - path + (slash == path)))
+                      : strdup(".");
+    struct ar_policy *p =
+        dir ? load_text(path, text, len, dir, today, d) : NULL;
+    if (dir == NULL)
+        ar_diag_error(d, path, 0, "out of memory");
+    free(dir);
+    free(text);
+    return p;
+}
+
+struct ar_policy *
+ar_policy_load_string(const char *name, const char *text, size_t len,
+                      const char *dir, int64_t today, struct ar_diags *d)
+{
+    return load_text(name, text, len, dir, today, d);
 }
 
 /* ---- freeing ---------------------------------------------------------------

@@ -23,6 +23,10 @@ ar_diags_free(struct ar_diags *d)
     ar_diags_init(d);
 }
 
+static void add(struct ar_diags *d, const char *file, unsigned line,
+                bool warning, const char *fmt, va_list ap)
+    __attribute__((format(printf, 5, 0)));
+
 static void
 add(struct ar_diags *d, const char *file, unsigned line, bool warning,
     const char *fmt, va_list ap)

@@ -1034,6 +1034,34 @@ load_root(struct loader *ld, config_t *cf)
 }
 
 /*
+ * libconfig 1.5 ends the whole process ("input in flex scanner failed")
+ * on some @include directives, such as @include "." (hyperrealm/libconfig
+ * issue 292): a reload must never be able to do that to the daemon. The
+ * policy does not need them (lists go in *_files): refuse every one.
+ */
+static bool
+has_include(const char *text, const char *name, struct ar_diags *d)
+{
+    bool found = false;
+    unsigned line = 1;
+    for (const char *p = text; *p; line++) {
+        const char *q = p + strspn(p, " \t");
+        if (strncmp(q, "@include", 8) == 0) {
+            ar_diag_error(d, name, line,
+                          "@include is not supported: put lists in "
+                          "local_domains_files, trusted_networks_files or "
+                          "sender_login.map_files");
+            found = true;
+        }
+        const char *nl = strchr(p, '\n');
+        if (nl == NULL)
+            break;
+        p = nl + 1;
+    }
+    return found;
+}
+
+/*
  * The one loader: text is the whole policy, name what errors call it, dir
  * where relative *_files and @include paths start. The file is read once,
  * so that what is parsed, hashed and quoted in errors is the same text.
@@ -1060,9 +1088,10 @@ load_text(const char *name, const char *text, size_t len, const char *dir,
     ar_sha256_hex(text, len, ld.p->sha256);
 
     config_init(&cf);
-    config_set_include_dir(&cf, ld.dir);
     if (strlen(text) != len) {
         ar_diag_error(d, name, 0, "NUL byte in the policy text");
+    } else if (has_include(text, name, d)) {
+        /* reported; libconfig is not asked */
     } else if (!config_read_string(&cf, text)) {
         ar_diag_error(d, config_error_file(&cf) ? config_error_file(&cf) : name,
                       (unsigned)config_error_line(&cf), "%s",

@@ -62,6 +62,9 @@ ar_log_close(void)
         close(old);
 }
 
+static void emit(int prio, bool with_stderr, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+
 static void
 emit(int prio, bool with_stderr, const char *fmt, va_list ap)
 {

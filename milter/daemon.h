@@ -25,6 +25,8 @@ extern struct smfiDesc ar_filter;
  * already be blocked in every thread) and hurries libmilter's listener
  * out at a stop; sock is the daemon's socket spec. 0 or -1. */
 int ar_reload_start(const char *sock);
+/* ar_reload_stop - end that thread (before the snapshot goes away) */
+void ar_reload_stop(void);
 /* ar_reload_log_policy - log what a freshly loaded policy holds */
 void ar_reload_log_policy(const char *what, const struct ar_policy *p);
 

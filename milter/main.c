@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -41,8 +42,9 @@ usage(FILE *f)
           "local:PATH\n"
           "  -f          stay in the foreground, log to stderr as well\n"
           "  -n          check the policy file and exit (0 valid, 1 not)\n"
-          "  -u USER     run as USER after opening the socket (\"root\" to "
-          "stay root)\n"
+          "  -u USER     run as USER after opening the socket (required as "
+          "root;\n"
+          "              \"-u root\" to stay root)\n"
           "  -P PIDFILE  write the process id to PIDFILE\n"
           "  -V          print the version and exit\n"
           "SIGUSR1 reloads the policy; SIGTERM, SIGHUP and SIGINT stop.\n",
@@ -152,6 +154,17 @@ drop_privileges(const struct passwd *pw)
     if (pw->pw_uid != 0 && setuid(0) == 0)
         return -1; /* privileges were not really dropped */
     return 0;
+}
+
+/* one descriptor per MTA connection: take all the system allows */
+static void
+raise_fd_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
 }
 
 /* an exit before the policy went to the snapshot: free it (leak checkers) */
@@ -283,6 +296,14 @@ main(int argc, char **argv)
         return give_up(p, EX_CONFIG);
     }
 
+    if (geteuid() == 0 && pw == NULL) {
+        fprintf(stderr,
+                "authrelay-milter: refusing to run as root: set milter.user "
+                "or -u USER (-u root if root is really meant)\n");
+        return give_up(p, EX_CONFIG);
+    }
+    raise_fd_limit();
+
     const char *upath = unix_path(sock);
     if (upath && clear_stale_socket(upath) < 0)
         return give_up(p, EX_OSERR);
@@ -317,10 +338,6 @@ main(int argc, char **argv)
         fprintf(stderr, "authrelay-milter: cannot switch to user %s\n", user);
         return give_up(p, EX_OSERR);
     }
-    if (geteuid() == 0 && pw == NULL)
-        ar_log(LOG_WARNING,
-               "WARNING: running as root; use -u USER or milter.user "
-               "(-u root to say this is meant)");
 
     ar_log(LOG_INFO, "authrelay-milter %s starting on %s", AR_VERSION, sock);
     ar_reload_log_policy("loaded", p);
@@ -339,6 +356,7 @@ main(int argc, char **argv)
     }
 
     int rc = smfi_main();
+    ar_reload_stop();
 
     ar_log(LOG_INFO, "authrelay-milter stopping");
     if (pidfile && unlink(pidfile) < 0 && errno != ENOENT)

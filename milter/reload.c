@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <stdatomic.h>
 #include <stdbool.h>
 
 #include "daemon.h"
@@ -87,6 +88,8 @@ reload(void)
 extern int mi_stop(void);
 
 static const char *sockspec;
+static pthread_t thread;
+static atomic_bool stopping;
 
 static void
 poke_listener(void)
@@ -164,7 +167,7 @@ reload_thread(void *arg)
     sigaddset(&set, SIGUSR1);
     sigaddset(&set, SIGUSR2);
     clock_gettime(CLOCK_MONOTONIC, &last);
-    for (;;) {
+    while (!atomic_load(&stopping)) {
         struct timespec tick = {0, 100 * 1000 * 1000};
         int sig = sigtimedwait(&set, NULL, &tick);
         if (sig == SIGUSR1) {
@@ -189,10 +192,13 @@ reload_thread(void *arg)
 int
 ar_reload_start(const char *sock)
 {
-    pthread_t t;
     sockspec = sock;
-    if (pthread_create(&t, NULL, reload_thread, NULL) != 0)
-        return -1;
-    pthread_detach(t);
-    return 0;
+    return pthread_create(&thread, NULL, reload_thread, NULL) == 0 ? 0 : -1;
+}
+
+void
+ar_reload_stop(void)
+{
+    atomic_store(&stopping, true);
+    pthread_join(thread, NULL); /* it looks at the flag every 100 ms */
 }

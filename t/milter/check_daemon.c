@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -752,7 +753,8 @@ START_TEST(test_stale_socket)
     rcpt(&m, "<b@example.com>", "c");
     done(&m);
     /* and a second daemon does not steal the socket of a live one */
-    const char *args[] = {"-f", "-c", policy, "-p", sockspec, NULL};
+    const char *args[] = {"-f",     "-c", policy, "-p",
+                          sockspec, "-u", "root", NULL};
     pid_t second = spawn(args);
     ck_assert_int_eq(wait_exit(second), 71);
     assert_log("is in use by a running process");
@@ -788,8 +790,14 @@ START_TEST(test_exit_codes)
     ck_assert_int_eq(wait_exit(spawn(nosock)), 78);
     assert_log("no socket");
     const char *badsock[] = {
-        "-f", "-c", policy, "-p", "unix:/nonexistent/dir/sock", NULL};
+        "-f", "-c",   policy, "-p", "unix:/nonexistent/dir/sock",
+        "-u", "root", NULL};
     ck_assert_int_eq(wait_exit(spawn(badsock)), 71);
+    const char *asroot[] = {"-f", "-c", policy, "-p", "unix:/tmp/x", NULL};
+    if (geteuid() == 0) {
+        ck_assert_int_eq(wait_exit(spawn(asroot)), 78);
+        assert_log("refusing to run as root");
+    }
     const char *version[] = {"-V", NULL};
     ck_assert_int_eq(wait_exit(spawn(version)), 0);
     assert_log("authrelay-milter 0.1.0");
@@ -836,7 +844,8 @@ START_TEST(test_inet)
         int port = 20000 + (getpid() % 20000);
         snprintf(spec, sizeof(spec), "%s:%d@%s", i ? "inet6" : "inet", port + i,
                  hosts[i]);
-        const char *args[] = {"-f", "-c", policy, "-p", spec, NULL};
+        const char *args[] = {"-f", "-c", policy, "-p",
+                              spec, "-u", "root", NULL};
         pid_t pid = spawn(args);
         struct mc m;
         int ok = -1;
@@ -1022,6 +1031,138 @@ START_TEST(test_dry_run_and_metrics)
 }
 END_TEST
 
+/* 1,000 connections open at once, each with a transaction. */
+START_TEST(test_thousand_connections)
+{
+    enum { N = 1000 };
+    static struct mc m[N];
+    struct rlimit rl;
+    getrlimit(RLIMIT_NOFILE, &rl);
+    if (rl.rlim_cur < N + 64 && rl.rlim_max >= N + 64) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+    int opened = 0, wrong = 0;
+    for (int i = 0; i < N; i++) {
+        struct mc_reply r;
+        if (mc_open(&m[i], sockspec) < 0 || mc_negotiate(&m[i]) < 0)
+            break;
+        mc_connect(&m[i], "many.test", '4', "192.0.2.99", &r);
+        opened++;
+    }
+    ck_assert_msg(opened == N, "only %d of %d connections", opened, N);
+    for (int i = 0; i < N; i++) {
+        struct mc_reply r;
+        mc_macros(&m[i], 'M', "{mail_addr}", "a", NULL);
+        if (mc_mail(&m[i], "<a@remote.test>", &r) < 0 ||
+            mc_rcpt(&m[i], "<b@remote.test>", &r) < 0 ||
+            strcmp(r.text, RELAY_TEXT) != 0 ||
+            mc_rcpt(&m[i], "<b@example.com>", &r) < 0 || r.cmd != 'c')
+            wrong++;
+    }
+    for (int i = 0; i < N; i++)
+        done(&m[i]);
+    ck_assert_msg(wrong == 0, "%d of %d transactions wrong", wrong, N);
+}
+END_TEST
+
+/* Memory runs out (RLIMIT_AS): connections may fail, relay is never
+ * accepted, the daemon does not crash and serves again afterwards. */
+START_TEST(test_out_of_memory)
+{
+#ifdef AR_SANITIZED
+    return; /* ASan reserves terabytes of address space: no RLIMIT_AS */
+#endif
+    if (getenv("AR_VALGRIND"))
+        return; /* nor under valgrind */
+    stop_daemon();
+    unlink(logfile);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        /* room for the daemon and a few threads, not for 64 */
+        struct rlimit rl = {70 << 20, 70 << 20};
+        setrlimit(RLIMIT_AS, &rl);
+        int fd = open(logfile, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        dup2(fd, 2);
+        execl(AR_MILTER_BIN, AR_MILTER_BIN, "-f", "-c", policy, "-p", sockspec,
+              "-u", "root", "-P", pidfile, (char *)NULL);
+        _exit(127);
+    }
+    daemon_pid = pid;
+    for (int i = 0; i < 500 && !answers(); i++)
+        usleep(10000);
+    ck_assert(answers());
+    enum { N = 64 };
+    static struct mc m[N];
+    int open_ok = 0, accepted_relay = 0, refused = 0;
+    for (int i = 0; i < N; i++) {
+        struct mc_reply r;
+        if (mc_open(&m[i], sockspec) < 0 || mc_negotiate(&m[i]) < 0 ||
+            mc_connect(&m[i], "oom.test", '4', "192.0.2.99", &r) < 0) {
+            refused++;
+            continue;
+        }
+        open_ok++;
+    }
+    for (int i = 0; i < N; i++) {
+        struct mc_reply r;
+        if (m[i].fd < 0)
+            continue;
+        mc_macros(&m[i], 'M', "{mail_addr}", "a", NULL);
+        m[i].timeout_ms = 3000;
+        if (mc_mail(&m[i], "<a@remote.test>", &r) < 0 ||
+            mc_rcpt(&m[i], "<b@remote.test>", &r) < 0) {
+            refused++;
+            continue;
+        }
+        if (r.cmd == 'c')
+            accepted_relay++;
+    }
+    for (int i = 0; i < N; i++)
+        if (m[i].fd >= 0)
+            done(&m[i]);
+    ck_assert_msg(accepted_relay == 0, "%d relays accepted out of memory",
+                  accepted_relay);
+    ck_assert_msg(refused > 0, "memory did not run out: the test is void");
+    ck_assert_msg(kill(daemon_pid, 0) == 0, "daemon died");
+    /* it may have refused some: it must serve once the load is gone */
+    usleep(200000);
+    struct mc one;
+    session(&one, &stranger);
+    mail(&one, "<a@remote.test>", NULL);
+    rcpt(&one, "<b@remote.test>", RELAY_TEXT);
+    rcpt(&one, "<b@example.com>", "c");
+    done(&one);
+    fprintf(stderr, "out of memory: %d connections served, %d refused\n",
+            open_ok, refused);
+}
+END_TEST
+
+/* 100 reloads while 16 connections work: no failed transaction. */
+START_TEST(test_hundred_reloads)
+{
+    pthread_t t[16];
+    stop_load = 0;
+    for (int i = 0; i < 16; i++)
+        pthread_create(&t[i], NULL, load_worker, NULL);
+    for (int i = 0; i < 100; i++) {
+        write_policy("enforce", i % 2 ? ", \"x.test\"" : "");
+        kill(daemon_pid, SIGUSR1);
+        usleep(20000);
+    }
+    stop_load = 1;
+    long failures = 0;
+    for (int i = 0; i < 16; i++) {
+        void *rv;
+        pthread_join(t[i], &rv);
+        failures += (long)rv;
+    }
+    ck_assert_msg(failures == 0, "%ld failed transactions", failures);
+    ck_assert_int_ge(log_count("reloaded"), 10);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -1050,6 +1191,9 @@ suite(void)
     tcase_add_test(tc, test_inet);
     tcase_add_test(tc, test_sender_login);
     tcase_add_test(tc, test_dry_run_and_metrics);
+    tcase_add_test(tc, test_thousand_connections);
+    tcase_add_test(tc, test_out_of_memory);
+    tcase_add_test(tc, test_hundred_reloads);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "domain.h"
+#include "hash.h"
 
 struct slot {
     uint32_t hash;
@@ -21,16 +22,10 @@ struct ar_domainset {
     size_t used, cap;
 };
 
-/* FNV-1a, 32 bits: short keys, good spread, no alignment needs */
 static uint32_t
 hash(const char *s, size_t len)
 {
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < len; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 16777619u;
-    }
-    return h;
+    return ar_hash(s, len);
 }
 
 struct ar_domainset *

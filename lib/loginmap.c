@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "domain.h"
+#include "hash.h"
 
 #define LOGIN_MAX 255
 
@@ -57,12 +58,7 @@ ar_loginmap_free(struct ar_loginmap *m)
 static uint32_t
 hash(const char *s)
 {
-    uint32_t h = 2166136261u;
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 16777619u;
-    }
-    return h;
+    return ar_hash(s, strlen(s));
 }
 
 /* lower-case copy of login into buf; -1 if empty or too long */

@@ -8,8 +8,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "hash.h"
 #include <unistd.h>
 
+#include "hash.h"
 #include "log.h"
 #include "metrics_read.h"
 
@@ -34,12 +37,7 @@ static double policy_load_seconds;
 static uint32_t
 hash(const char *s)
 {
-    uint32_t h = 2166136261u;
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 16777619u;
-    }
-    return h;
+    return ar_hash(s, strlen(s));
 }
 
 /* the entry for key, created at 0 when new; NULL when out of memory */

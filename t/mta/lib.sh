@@ -274,3 +274,19 @@ sm_stop() {
     wait_gone "$SM_PID" 10
     SM_PID=
 }
+
+# ---- the test scripts' harness: results and swaks sessions ---------------
+fails=0 runs=0 n=0
+ok() { runs=$((runs + 1)); echo "ok   $1"; }
+bad() {
+    runs=$((runs + 1)) fails=$((fails + 1))
+    echo "FAIL $1"
+    [ -n "${2:-}" ] && sed 's/^/     | /' "$2"
+}
+# send ARGS...: one swaks session against 127.0.0.1:$PORT; transcript in $T
+send() {
+    n=$((n + 1))
+    T=$WORK/t.$n
+    swaks --server "127.0.0.1:$PORT" --ehlo client.test --timeout 30 "$@" >"$T" 2>&1
+}
+has() { grep -qF -- "$1" "$T"; }

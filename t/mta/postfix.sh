@@ -21,20 +21,6 @@ POLICY=$WORK/authrelay.conf
 cleanup() { mta_cleanup; [ "${KEEP:-}" ] || rm -rf "$WORK"; }
 trap cleanup EXIT
 
-fails=0 runs=0 n=0
-ok() { runs=$((runs + 1)); echo "ok   $1"; }
-bad() {
-    runs=$((runs + 1)) fails=$((fails + 1))
-    echo "FAIL $1"
-    [ -n "${2:-}" ] && sed 's/^/     | /' "$2"
-}
-# send ARGS...: one swaks session; the transcript is in $T
-send() {
-    n=$((n + 1))
-    T=$WORK/t.$n
-    swaks --server "127.0.0.1:$PORT" --ehlo client.test --timeout 20 "$@" >"$T" 2>&1
-}
-has() { grep -qF -- "$1" "$T"; }
 REJ='<** 554 5.7.1 Relay access denied: authenticate with SMTP AUTH to send to other domains'
 INET=(--xclient-addr 192.0.2.99 --xclient-name client.example.net)
 

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034
 # deps.sh - sourced by the scripts: install the Debian packages that are
 # missing (as root, with apt-get), and nothing else.
 # usage: . scripts/deps.sh; need_packages PKG...

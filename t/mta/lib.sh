@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034
 # t/mta/lib.sh - private MTA instances on 127.0.0.1 for the integration
 # tests and the demo (sourced, bash). Everything lives under $WORK; every
 # process we start is recorded in $WORK/pids and stopped by pid by
@@ -7,7 +8,6 @@
 # The recipes, and the traps they avoid, are in shared/MTA-TESTING.md.
 
 : "${WORK:?set WORK to a scratch directory}"
-MTA_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 record_pid() { echo "$1 $2" >>"$WORK/pids"; }
 

@@ -12,6 +12,7 @@ command -v postfix >/dev/null && command -v swaks >/dev/null &&
 
 WORK=$(mktemp -d /tmp/ar_postfix_XXXXXX)
 chmod 755 "$WORK"
+# shellcheck source=t/mta/lib.sh
 . "$(dirname "$0")/lib.sh"
 BASE=$((20000 + RANDOM % 20000))
 PORT=$BASE SINK=$((BASE + 1))

@@ -13,6 +13,7 @@ done
 
 WORK=$(mktemp -d /tmp/ar_sendmail_XXXXXX)
 chmod 755 "$WORK"
+# shellcheck source=t/mta/lib.sh
 . "$(dirname "$0")/lib.sh"
 SMROOT=$CACHE/sendmail-root
 sm_unpack "$SMROOT" || { echo "SKIP: cannot fetch Sendmail's .debs"; exit 77; }
@@ -76,7 +77,7 @@ grep -qE "^<\*\* 554 5\.7\.1 .*$REJ" "$T" && ok "exception: not for another send
 
 sed -i 's/text = "Relay access denied: authenticate/text = "Relay access denied (100% sure): authenticate/' "$POLICY"
 kill -USR1 "$MILTER_PID"
-for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
+for _ in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
     grep -q "reloaded $POLICY" "$WORK/milter.log" && break
     sleep 0.1
 done

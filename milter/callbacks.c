@@ -294,9 +294,13 @@ ar_cb_envfrom(SMFICTX *ctx, char **argv)
     ar_conn_end_transaction(c);
     if ((c->policy = ar_snapshot_acquire(&ar_d.snap)) == NULL)
         return mail_failed(ctx, c, "no policy loaded");
-    /* an over-long sender has no usable domain: keep none */
+    /* An over-long sender is kept as a routed, domainless marker: it then
+     * fails every sender condition and the sender-login binding, where an
+     * empty one would pass as the null sender. */
     if (argv[0] && strlen(argv[0]) < sizeof(c->mail_from))
         copy(c->mail_from, sizeof(c->mail_from), argv[0]);
+    else if (argv[0])
+        copy(c->mail_from, sizeof(c->mail_from), "<!over-long-sender>");
     c->auth = dup_macro(ctx, "{auth_authen}", &oom);
     c->auth_type = dup_macro(ctx, "{auth_type}", &oom);
     if (oom)

@@ -927,6 +927,15 @@ START_TEST(test_sender_login)
     mc_macros(&m, 'M', "{auth_authen}", "webmail@example.com", NULL);
     ck_assert_int_eq(mc_mail(&m, "<whoever@elsewhere.test>", &r), 0);
     ck_assert_int_eq(r.cmd, 'c');
+    /* an over-long sender is not the null sender */
+    char longfrom[700];
+    memset(longfrom, 'a', sizeof(longfrom));
+    memcpy(longfrom, "<", 1);
+    memcpy(longfrom + sizeof(longfrom) - 14, "@example.org>", 14);
+    mc_macros(&m, 'M', "{auth_authen}", "alice@example.com", NULL);
+    ck_assert_int_eq(mc_mail(&m, longfrom, &r), 0);
+    ck_assert_msg(r.cmd == 'y' && strncmp(r.text, "553 5.7.1", 9) == 0,
+                  "over-long sender: got '%c' %s", r.cmd, r.text);
     /* not authenticated: no binding */
     mail(&m, "<bob@example.com>", NULL);
     done(&m);

@@ -305,7 +305,6 @@ ar_cb_envfrom(SMFICTX *ctx, char **argv)
     c->auth_type = dup_macro(ctx, "{auth_type}", &oom);
     if (oom)
         return mail_failed(ctx, c, "out of memory");
-    c->in_mail = true;
     if (c->auth == NULL && macro(ctx, "{auth_type}") == NULL &&
         macro(ctx, "{mail_addr}") == NULL &&
         first_time(&ar_d.warned_mail_macros))

@@ -15,7 +15,6 @@ ar_conn_end_transaction(struct ar_conn *c)
     if (c->policy)
         ar_policy_unref(c->policy);
     c->policy = NULL;
-    c->in_mail = false;
     c->mail_from[0] = '\0';
     free(c->auth);
     free(c->auth_type);

@@ -29,7 +29,6 @@ struct ar_conn {
     char helo[AR_NAME_MAX];
     /* transaction */
     struct ar_policy *policy; /* pinned at MAIL FROM; NULL outside one */
-    bool in_mail;
     char mail_from[AR_ARG_MAX];
     char *auth; /* {auth_authen}; NULL when not authenticated */
     char *auth_type;

@@ -111,18 +111,6 @@ is_relay(const struct ar_policy *p, const struct ar_request *r,
     return false;
 }
 
-/* The sender's domain in normal form, or NULL (null, domainless, routed or
- * unparseable senders have none). */
-static const char *
-sender_domain(const struct ar_request *r, struct ar_addr *a)
-{
-    if (r->mail_from == NULL)
-        return NULL;
-    if (ar_addr_parse(r->mail_from, a) != AR_ADDR_MAILBOX || a->domain_len == 0)
-        return NULL;
-    return a->domain;
-}
-
 static bool
 name_verified(const struct ar_request *r)
 {
@@ -131,12 +119,81 @@ name_verified(const struct ar_request *r)
            strcmp(r->client_name, "unknown") != 0;
 }
 
+/* What the exceptions look at, in normal form, worked out at most once
+ * per request however many rules are tried: the name at once (the index
+ * needs it), the HELO and the sender when a rule first asks. */
+struct facts {
+    const struct ar_policy *p;
+    const struct ar_request *r;
+    const char *name;     /* verified client name; NULL: none */
+    const char *helo;     /* NULL: none, or not a domain or literal */
+    const char *from_dom; /* NULL: a null, domainless, routed or unparseable
+                             sender has no domain */
+    bool from_local;      /* from_dom is a local domain */
+    bool helo_done, from_done;
+    char name_buf[AR_DOMAIN_MAX + 2], helo_buf[AR_DOMAIN_MAX + 2];
+    struct ar_addr from;
+};
+
+static void
+facts_init(struct facts *f, const struct ar_policy *p,
+           const struct ar_request *r)
+{
+    size_t n;
+    const char *why;
+    f->p = p;
+    f->r = r;
+    f->helo_done = f->from_done = false;
+    f->name = name_verified(r) && ar_domain_normalize(
+                                      r->client_name, strlen(r->client_name), 0,
+                                      f->name_buf, &n, &why) == 0
+                  ? f->name_buf
+                  : NULL;
+}
+
+static const char *
+facts_helo(struct facts *f)
+{
+    size_t n;
+    const char *why;
+    if (!f->helo_done) {
+        const char *h = f->r->helo;
+        f->helo = h && ar_domain_normalize(h, strlen(h), AR_DOM_LITERAL,
+                                           f->helo_buf, &n, &why) == 0
+                      ? f->helo_buf
+                      : NULL;
+        f->helo_done = true;
+    }
+    return f->helo;
+}
+
+static const char *
+facts_from(struct facts *f)
+{
+    if (!f->from_done) {
+        const char *m = f->r->mail_from;
+        f->from_dom = m && ar_addr_parse(m, &f->from) == AR_ADDR_MAILBOX &&
+                              f->from.domain_len > 0
+                          ? f->from.domain
+                          : NULL;
+        f->from_local =
+            f->from_dom && ar_domainset_match(f->p->local_domains, f->from_dom,
+                                              f->from.domain_len);
+        f->from_done = true;
+    }
+    return f->from_dom;
+}
+
+static bool
+matches(const struct ar_domainset *s, const char *domain)
+{
+    return domain && ar_domainset_match(s, domain, strlen(domain));
+}
+
 /* Does exception e match? Logs the first condition that fails. */
 static bool
-exception_matches(const struct ar_policy *p, const struct ar_exception *e,
-                  const struct ar_request *r, struct ar_addr *from,
-                  const char **from_dom, bool *from_done,
-                  const struct ar_trace *t)
+exception_matches(const struct ar_exception *e, const struct ar_request *r,
+                  struct facts *f, const struct ar_trace *t)
 {
     if (e->expires >= 0 && r->today >= e->expires) {
         char d[16];
@@ -150,43 +207,31 @@ exception_matches(const struct ar_policy *p, const struct ar_exception *e,
         tr(t, "exception %s: client_networks: %s not listed", e->name, a);
         return false;
     }
-    if (e->hostnames) {
-        if (!name_verified(r)) {
-            tr(t,
-               "exception %s: client_hostnames: client name %s is not "
-               "verified",
-               e->name, r->client_name ? r->client_name : "(none)");
-            return false;
-        }
-        if (!ar_domainset_match_name(e->hostnames, r->client_name)) {
-            tr(t, "exception %s: client_hostnames: %s not listed", e->name,
-               r->client_name);
-            return false;
-        }
+    if (e->hostnames && f->name == NULL) {
+        tr(t, "exception %s: client_hostnames: client name %s is not verified",
+           e->name, r->client_name ? r->client_name : "(none)");
+        return false;
     }
-    if (e->helo && !ar_domainset_match_name(e->helo, r->helo)) {
+    if (e->hostnames && !matches(e->hostnames, f->name)) {
+        tr(t, "exception %s: client_hostnames: %s not listed", e->name,
+           f->name);
+        return false;
+    }
+    if (e->helo && !matches(e->helo, facts_helo(f))) {
         tr(t, "exception %s: helo: %s not listed", e->name,
            r->helo ? r->helo : "(none)");
         return false;
     }
-    if (!*from_done) {
-        *from_dom = sender_domain(r, from);
-        *from_done = true;
-    }
-    if (e->sender_domains &&
-        !(*from_dom && ar_domainset_match(e->sender_domains, *from_dom,
-                                          strlen(*from_dom)))) {
+    if (e->sender_domains && !matches(e->sender_domains, facts_from(f))) {
         tr(t, "exception %s: sender_domains: %s not listed", e->name,
-           *from_dom ? *from_dom : "sender without a domain");
+           f->from_dom ? f->from_dom : "sender without a domain");
         return false;
     }
     if (e->sender_is_local >= 0) {
-        bool local =
-            *from_dom &&
-            ar_domainset_match(p->local_domains, *from_dom, strlen(*from_dom));
-        if (local != (e->sender_is_local == 1)) {
+        facts_from(f);
+        if (f->from_local != (e->sender_is_local == 1)) {
             tr(t, "exception %s: sender_is_local: sender %s local", e->name,
-               local ? "is" : "is not");
+               f->from_local ? "is" : "is not");
             return false;
         }
     }
@@ -221,28 +266,23 @@ ar_policy_eval_trace(const struct ar_policy *p, const struct ar_request *r,
     }
     tr(t, "client not in trusted_networks and not authenticated");
 
-    struct ar_addr from;
-    const char *from_dom = NULL;
-    bool from_done = false;
+    if (p->nexc == 0) {
+        tr(t, "no exception: relay.reply");
+        return decide(v, AR_REJECT, AR_RULE_DEFAULT, &p->reply, NULL, 0);
+    }
+    struct facts f;
+    facts_init(&f, p, r);
     /* Only the rules the index names can match; a trace shows them all. */
     uint32_t cand[256];
-    size_t ncand = SIZE_MAX;
-    if (t == NULL && p->exidx) {
-        char name[AR_DOMAIN_MAX + 2];
-        size_t nlen;
-        const char *why;
-        bool have_name =
-            name_verified(r) &&
-            ar_domain_normalize(r->client_name, strlen(r->client_name), 0, name,
-                                &nlen, &why) == 0;
-        ncand = ar_exindex_candidates(p->exidx, &r->client_addr,
-                                      have_name ? name : NULL, cand,
-                                      sizeof(cand) / sizeof(cand[0]));
-    }
+    size_t ncand =
+        t == NULL && p->exidx
+            ? ar_exindex_candidates(p->exidx, &r->client_addr, f.name, cand,
+                                    sizeof(cand) / sizeof(cand[0]))
+            : SIZE_MAX;
     size_t n = ncand == SIZE_MAX ? p->nexc : ncand;
     for (size_t k = 0; k < n; k++) {
         const struct ar_exception *e = &p->exc[ncand == SIZE_MAX ? k : cand[k]];
-        if (!exception_matches(p, e, r, &from, &from_dom, &from_done, t))
+        if (!exception_matches(e, r, &f, t))
             continue;
         enum ar_decision d = e->action == AR_ACT_PERMIT   ? AR_ACCEPT
                              : e->action == AR_ACT_REJECT ? AR_REJECT

@@ -127,41 +127,28 @@ decision_word(enum ar_decision d, bool only_reported)
                             : "would-tempfail";
 }
 
-static bool
-is_exception(const char *rule)
-{
-    return strcmp(rule, AR_RULE_LOCAL) != 0 &&
-           strcmp(rule, AR_RULE_TRUSTED) != 0 &&
-           strcmp(rule, AR_RULE_AUTH) != 0 &&
-           strcmp(rule, AR_RULE_DEFAULT) != 0 &&
-           strcmp(rule, AR_RULE_SENDER_LOGIN) != 0;
-}
-
 /* one log line and one count per decision (SPEC §6); rcpt NULL: the
  * sender-login decision at MAIL FROM */
 static void
 log_decision(SMFICTX *ctx, const struct ar_conn *c, const char *rcpt,
-             const char *auth, const char *decision, const char *rule)
+             const char *auth, const char *decision, const char *rule,
+             bool exception)
 {
-    char r[AR_ARG_MAX], name[AR_NAME_MAX], a[AR_NAME_MAX], from[AR_ARG_MAX];
-    const char *client = c->client_name[0] ? c->client_name : "unknown";
-    const char *addr = c->client_addr_text[0] ? c->client_addr_text : "unknown";
+    char r[AR_ARG_MAX], a[AR_NAME_MAX];
     const char *login = auth && *auth ? ar_log_clean(auth, a, sizeof(a)) : "-";
-    const char *sender =
-        c->mail_from[0] ? ar_log_clean(c->mail_from, from, sizeof(from)) : "<>";
     if (rcpt)
         ar_log(LOG_INFO,
                "%s: rcpt=%s decision=%s rule=%s client=%s[%s] auth=%s "
                "from=%s",
                queue_id(ctx), ar_log_clean(rcpt, r, sizeof(r)), decision, rule,
-               ar_log_clean(client, name, sizeof(name)), addr, login, sender);
+               c->client_log, c->client_addr_text, login, c->from_log);
     else
         ar_log(LOG_INFO,
                "%s: from=%s decision=%s rule=%s client=%s[%s] auth=%s",
-               queue_id(ctx), sender, decision, rule,
-               ar_log_clean(client, name, sizeof(name)), addr, login);
+               queue_id(ctx), c->from_log, decision, rule, c->client_log,
+               c->client_addr_text, login);
     ar_metrics_count(decision, rule);
-    if (is_exception(rule))
+    if (exception)
         ar_metrics_matched(rule, time(NULL));
 }
 
@@ -224,6 +211,8 @@ ar_cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *sa)
     ar_ip_from_sockaddr(sa, &c->addr);
     ar_ip_format(&c->addr, c->client_addr_text, sizeof(c->client_addr_text));
     copy(c->client_name, sizeof(c->client_name), hostname);
+    ar_log_clean(hostname && *hostname ? hostname : "unknown", c->client_log,
+                 sizeof(c->client_log));
 
     /* Sendmail says whether the name is forward-confirmed; Postfix passes
      * only a verified name (else "unknown"). Any other MTA: unverified. */
@@ -301,6 +290,8 @@ ar_cb_envfrom(SMFICTX *ctx, char **argv)
         copy(c->mail_from, sizeof(c->mail_from), argv[0]);
     else if (argv[0])
         copy(c->mail_from, sizeof(c->mail_from), "<!over-long-sender>");
+    if (c->mail_from[0])
+        ar_log_clean(c->mail_from, c->from_log, sizeof(c->from_log));
     c->auth = dup_macro(ctx, "{auth_authen}", &oom);
     c->auth_type = dup_macro(ctx, "{auth_type}", &oom);
     if (oom)
@@ -327,7 +318,7 @@ ar_cb_envfrom(SMFICTX *ctx, char **argv)
     bool report = ar_policy_sender_login_report(c->policy) ||
                   ar_policy_mode(c->policy) == AR_MODE_REPORT;
     log_decision(ctx, c, NULL, c->auth, decision_word(v.decision, report),
-                 v.rule);
+                 v.rule, false);
     if (report)
         return ok;
     if (ok == SMFIS_NOREPLY) { /* refuse each RCPT instead */
@@ -374,10 +365,11 @@ ar_cb_envrcpt(SMFICTX *ctx, char **argv)
     bool report = ar_policy_mode(c->policy) == AR_MODE_REPORT;
     for (size_t k = 0; k < v.ndry; k++)
         log_decision(ctx, c, r.rcpt, r.auth_authen,
-                     decision_word(v.dry[k].decision, true), v.dry[k].rule);
+                     decision_word(v.dry[k].decision, true), v.dry[k].rule,
+                     true);
     log_decision(ctx, c, r.rcpt, r.auth_authen,
                  decision_word(v.decision, report && v.decision != AR_ACCEPT),
-                 v.rule);
+                 v.rule, v.rule_file != NULL); /* only exceptions have one */
     if (v.decision == AR_ACCEPT || report)
         return SMFIS_CONTINUE;
     set_reply(ctx, v.reply->code, v.reply->xcode, v.reply->text);

@@ -2,11 +2,18 @@
 #include "conn.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 struct ar_conn *
 ar_conn_new(void)
 {
-    return calloc(1, sizeof(struct ar_conn));
+    struct ar_conn *c = calloc(1, sizeof(*c));
+    if (c) {
+        strcpy(c->client_addr_text, "unknown");
+        strcpy(c->client_log, "unknown");
+        strcpy(c->from_log, "<>");
+    }
+    return c;
 }
 
 void
@@ -16,6 +23,7 @@ ar_conn_end_transaction(struct ar_conn *c)
         ar_policy_unref(c->policy);
     c->policy = NULL;
     c->mail_from[0] = '\0';
+    strcpy(c->from_log, "<>");
     free(c->auth);
     free(c->auth_type);
     c->auth = c->auth_type = NULL;

@@ -23,14 +23,16 @@ struct ar_conn {
     /* connection */
     struct ar_ip addr;
     char client_name[AR_NAME_MAX];
-    char client_addr_text[64];
+    char client_addr_text[64];    /* "unknown" until connect says */
+    char client_log[AR_NAME_MAX]; /* the name as logged: printable */
     bool name_verified;
     bool have_helo;
     char helo[AR_NAME_MAX];
     /* transaction */
     struct ar_policy *policy; /* pinned at MAIL FROM; NULL outside one */
     char mail_from[AR_ARG_MAX];
-    char *auth; /* {auth_authen}; NULL when not authenticated */
+    char from_log[AR_ARG_MAX]; /* the sender as logged: printable, or <> */
+    char *auth;                /* {auth_authen}; NULL when not authenticated */
     char *auth_type;
     const char *broken;  /* MAIL failed where we could not answer: why */
     bool sender_refused; /* sender-login refused it: refuse every RCPT */

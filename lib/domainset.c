@@ -194,14 +194,13 @@ ar_domainset_set_value(struct ar_domainset *s, uint32_t id, uint32_t value)
     memcpy(s->arena + id + strlen(s->arena + id) + 1, &value, VALUE_SIZE);
 }
 
+/* call fn with the value stored after entry e */
 static void
-call(const struct ar_domainset *s, const char *e,
-     void (*fn)(uint32_t value, void *ctx), void *ctx)
+call(const char *e, void (*fn)(uint32_t value, void *ctx), void *ctx)
 {
     uint32_t v;
     memcpy(&v, e + strlen(e) + 1, VALUE_SIZE);
     fn(v, ctx);
-    (void)s;
 }
 
 void
@@ -213,13 +212,13 @@ ar_domainset_each_match(const struct ar_domainset *s, const char *domain,
     if (s == NULL || len == 0)
         return;
     if ((e = find(s, domain, len, hash(domain, len))) != NULL)
-        call(s, e, fn, ctx);
+        call(e, fn, ctx);
     if (s->nsuffix == 0 || domain[0] == '[')
         return;
     for (size_t i = 0; i < len; i++)
         if (domain[i] == '.' &&
             (e = find(s, domain + i, len - i, hash(domain + i, len - i))))
-            call(s, e, fn, ctx);
+            call(e, fn, ctx);
 }
 
 size_t

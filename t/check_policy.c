@@ -178,21 +178,30 @@ static const struct {
      "<a@remote.test>", 0, 0, AR_ACCEPT, "until-3000", 0},
 };
 
+/* the request of row i of order[] */
+static void
+order_request(size_t i, struct ar_request *r)
+{
+    memset(r, 0, sizeof(*r));
+    if (order[i].addr) /* test_order checks that it parsed */
+        ar_ip_parse(order[i].addr, &r->client_addr);
+    r->client_name = order[i].name;
+    r->client_name_verified = order[i].name != NULL;
+    r->helo = order[i].helo;
+    r->auth_authen = order[i].auth;
+    r->mail_from = order[i].from;
+    r->rcpt = order[i].rcpt;
+    r->rcpt_mailer = order[i].mailer;
+    r->today = ar_parse_date(order[i].date ? order[i].date : "2026-01-01");
+}
+
 START_TEST(test_order)
 {
     struct ar_policy *p = load("order.conf");
-    struct ar_request r = {0};
+    struct ar_request r;
     struct ar_verdict v;
-    if (order[_i].addr)
-        ck_assert_int_eq(ar_ip_parse(order[_i].addr, &r.client_addr), 0);
-    r.client_name = order[_i].name;
-    r.client_name_verified = order[_i].name != NULL;
-    r.helo = order[_i].helo;
-    r.auth_authen = order[_i].auth;
-    r.mail_from = order[_i].from;
-    r.rcpt = order[_i].rcpt;
-    r.rcpt_mailer = order[_i].mailer;
-    r.today = ar_parse_date(order[_i].date ? order[_i].date : "2026-01-01");
+    order_request((size_t)_i, &r);
+    ck_assert(r.client_addr.valid == (order[_i].addr != NULL));
     ar_policy_eval(p, &r, &v);
     ck_assert_msg(v.decision == order[_i].want &&
                       strcmp(v.rule, order[_i].rule) == 0,
@@ -239,18 +248,9 @@ worker(void *arg)
     (void)arg;
     for (int n = 0; n < 2000; n++) {
         size_t i = (size_t)n % (sizeof(order) / sizeof(order[0]));
-        struct ar_request r = {0};
+        struct ar_request r;
         struct ar_verdict v;
-        if (order[i].addr)
-            ar_ip_parse(order[i].addr, &r.client_addr);
-        r.client_name = order[i].name;
-        r.client_name_verified = order[i].name != NULL;
-        r.helo = order[i].helo;
-        r.auth_authen = order[i].auth;
-        r.mail_from = order[i].from;
-        r.rcpt = order[i].rcpt;
-        r.rcpt_mailer = order[i].mailer;
-        r.today = ar_parse_date(order[i].date ? order[i].date : "2026-01-01");
+        order_request(i, &r);
         ar_policy_eval(shared, &r, &v);
         if (v.decision != order[i].want || strcmp(v.rule, order[i].rule))
             return (void *)1;

@@ -224,7 +224,8 @@ check_err "test malformed cases" 2 "bad_expect.tests:3: expect \"allow\"" \
 check_err "test broken policy" 2 "syntax.conf:4:" \
     "$TOOL" test -c "$DATA/bad/syntax.conf" "$ETC/authrelay.tests"
 check_err "unknown command" 2 "unknown command frob" "$TOOL" frob
-check "version" 0 "authrelay-policy $("$TOOL" -V | cut -d' ' -f2)" "$TOOL" -V
+version=$(sed -n 's/^project(authrelay VERSION \([0-9.]*\).*/\1/p' "$ETC/../CMakeLists.txt")
+check "version" 0 "authrelay-policy $version" "$TOOL" -V
 
 echo "$((runs - fails)) of $runs checks passed"
 [ "$fails" = 0 ]

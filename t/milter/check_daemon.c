@@ -765,7 +765,7 @@ END_TEST
 /* -n, exit codes and the start/stop log lines */
 START_TEST(test_exit_codes)
 {
-    char bad[160], cmd[512];
+    char bad[160];
     snprintf(bad, sizeof(bad), "%s/bad.conf", dir);
     write_file(bad, "version = 1;\nrelay = { local_domains = [ \"a..b\" ]; "
                     "};\n");
@@ -814,7 +814,6 @@ START_TEST(test_exit_codes)
     ck_assert_int_eq(stat(sockpath, &st), 0);
     ck_assert_msg((st.st_mode & 0777) == 0770, "socket mode %o",
                   st.st_mode & 0777);
-    (void)cmd;
 }
 END_TEST
 

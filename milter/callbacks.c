@@ -246,18 +246,6 @@ ar_cb_helo(SMFICTX *ctx, char *helo)
     return noreply(c, SMFIP_NR_HELO);
 }
 
-static char *
-dup_macro(SMFICTX *ctx, const char *name, bool *oom)
-{
-    const char *v = macro(ctx, name);
-    if (v == NULL || *v == '\0')
-        return NULL;
-    char *d = strdup(v);
-    if (d == NULL)
-        *oom = true;
-    return d;
-}
-
 /* a MAIL-time failure: answered now, or at every RCPT when the MTA was
  * told not to wait for our answer to MAIL */
 static sfsistat
@@ -276,7 +264,6 @@ ar_cb_envfrom(SMFICTX *ctx, char **argv)
     struct ar_conn *c = smfi_getpriv(ctx);
     const sfsistat ok =
         c && (c->proto & SMFIP_NR_MAIL) ? SMFIS_NOREPLY : SMFIS_CONTINUE;
-    bool oom = false;
 
     if (c == NULL)
         return fail(ctx, NULL, "no connection state");
@@ -292,11 +279,12 @@ ar_cb_envfrom(SMFICTX *ctx, char **argv)
         copy(c->mail_from, sizeof(c->mail_from), "<!over-long-sender>");
     if (c->mail_from[0])
         ar_log_clean(c->mail_from, c->from_log, sizeof(c->from_log));
-    c->auth = dup_macro(ctx, "{auth_authen}", &oom);
-    c->auth_type = dup_macro(ctx, "{auth_type}", &oom);
-    if (oom)
-        return mail_failed(ctx, c, "out of memory");
-    if (c->auth == NULL && macro(ctx, "{auth_type}") == NULL &&
+    /* libmilter keeps the MAIL macros for the whole transaction: RCPT
+     * reads them again, nothing is copied */
+    const char *auth = macro(ctx, "{auth_authen}");
+    if (auth && *auth == '\0')
+        auth = NULL;
+    if (auth == NULL && macro(ctx, "{auth_type}") == NULL &&
         macro(ctx, "{mail_addr}") == NULL &&
         first_time(&ar_d.warned_mail_macros))
         ar_log(LOG_WARNING,
@@ -307,18 +295,18 @@ ar_cb_envfrom(SMFICTX *ctx, char **argv)
                "{mail_addr} (or milter_macro_defaults); Sendmail: "
                "confMILTER_MACROS_ENVFROM must include {auth_authen}",
                MACROS_ENVFROM);
-    if (c->auth == NULL)
+    if (auth == NULL)
         return ok;
 
     struct ar_request r = {
-        .auth_authen = c->auth, .mail_from = c->mail_from, .today = ar_today()};
+        .auth_authen = auth, .mail_from = c->mail_from, .today = ar_today()};
     struct ar_verdict v;
     if (ar_policy_check_sender(c->policy, &r, &v, NULL) == AR_ACCEPT)
         return ok;
     bool report = ar_policy_sender_login_report(c->policy) ||
                   ar_policy_mode(c->policy) == AR_MODE_REPORT;
-    log_decision(ctx, c, NULL, c->auth, decision_word(v.decision, report),
-                 v.rule, false);
+    log_decision(ctx, c, NULL, auth, decision_word(v.decision, report), v.rule,
+                 false);
     if (report)
         return ok;
     if (ok == SMFIS_NOREPLY) { /* refuse each RCPT instead */
@@ -352,10 +340,8 @@ ar_cb_envrcpt(SMFICTX *ctx, char **argv)
     r.client_name = c->client_name[0] ? c->client_name : NULL;
     r.client_name_verified = c->name_verified;
     r.helo = c->have_helo ? c->helo : NULL;
-    r.auth_authen = c->auth;
-    if (r.auth_authen == NULL) /* some MTAs send it at RCPT only */
-        r.auth_authen = macro(ctx, "{auth_authen}");
-    r.auth_type = c->auth_type;
+    r.auth_authen = macro(ctx, "{auth_authen}"); /* MAIL's, or RCPT's */
+    r.auth_type = macro(ctx, "{auth_type}");
     r.mail_from = c->mail_from;
     r.rcpt = argv[0] ? argv[0] : "";
     r.rcpt_mailer = macro(ctx, "{rcpt_mailer}");

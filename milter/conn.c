@@ -24,9 +24,6 @@ ar_conn_end_transaction(struct ar_conn *c)
     c->policy = NULL;
     c->mail_from[0] = '\0';
     strcpy(c->from_log, "<>");
-    free(c->auth);
-    free(c->auth_type);
-    c->auth = c->auth_type = NULL;
     c->broken = NULL;
     c->sender_refused = false;
 }

@@ -32,10 +32,8 @@ struct ar_conn {
     struct ar_policy *policy; /* pinned at MAIL FROM; NULL outside one */
     char mail_from[AR_ARG_MAX];
     char from_log[AR_ARG_MAX]; /* the sender as logged: printable, or <> */
-    char *auth;                /* {auth_authen}; NULL when not authenticated */
-    char *auth_type;
-    const char *broken;  /* MAIL failed where we could not answer: why */
-    bool sender_refused; /* sender-login refused it: refuse every RCPT */
+    const char *broken;        /* MAIL failed where we could not answer: why */
+    bool sender_refused;       /* sender-login refused it: refuse every RCPT */
     char sl_code[4], sl_xcode[12], sl_text[401];
 };
 

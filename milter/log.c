@@ -8,8 +8,10 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <sys/un.h>
 #include <time.h>
@@ -20,7 +22,8 @@
 
 static atomic_int fd = -1;
 static atomic_long last_connect; /* when we last tried, for retries */
-static bool to_stderr;
+static bool to_stderr, stderr_is_journal;
+static pid_t pid; /* getpid() is a system call per line otherwise */
 static pthread_mutex_t connect_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* (re)connect to /dev/log, at most once a second */
@@ -47,16 +50,177 @@ reconnect(void)
     pthread_mutex_unlock(&connect_lock);
 }
 
+static void
+refresh_pid(void)
+{
+    pid = getpid();
+}
+
+static void
+init_pid(void)
+{
+    refresh_pid();
+    pthread_atfork(NULL, NULL, refresh_pid); /* daemonizing changes it */
+}
+
+/* systemd names the journal stream it gave us as stderr in JOURNAL_STREAM
+ * ("DEVICE:INODE"); /dev/log reaches the same journal */
+static bool
+journal_is_stderr(void)
+{
+    const char *j = getenv("JOURNAL_STREAM");
+    unsigned long long dev, ino;
+    struct stat st;
+    return j && sscanf(j, "%llu:%llu", &dev, &ino) == 2 && fstat(2, &st) == 0 &&
+           (unsigned long long)st.st_dev == dev &&
+           (unsigned long long)st.st_ino == ino;
+}
+
 void
 ar_log_open(int foreground)
 {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, init_pid);
     to_stderr = foreground;
+    stderr_is_journal = foreground && journal_is_stderr();
     reconnect();
+}
+
+/* one line to /dev/log now; false if syslog did not take it */
+static bool
+send_line(const char *line, size_t len)
+{
+    int s = atomic_load(&fd);
+    if (s >= 0 && send(s, line, len, MSG_NOSIGNAL) >= 0)
+        return true;
+    reconnect();
+    return (s = atomic_load(&fd)) >= 0 && send(s, line, len, MSG_NOSIGNAL) >= 0;
+}
+
+/* ---- the writer thread --------------------------------------------------
+ * Threads that log a decision append the line to the front queue; the
+ * writer swaps queues and sends the lines of a few milliseconds in one
+ * sendmmsg(). Under load that is one system call (and one wakeup of the
+ * syslog daemon) per batch instead of per recipient. A line that finds
+ * the queue full, or no writer running, is sent at once by its thread:
+ * nothing is dropped and nobody waits for the writer. */
+#define QUEUE_BYTES (128 * 1024)
+#define BATCH_WAIT_NS (5 * 1000 * 1000) /* how long a line may wait */
+#define MMSG_MAX 64
+#define WRITER_STACK (128 * 1024)
+
+struct queue {
+    size_t used, lines;
+    char buf[QUEUE_BYTES]; /* records: 2-byte length, then the line */
+};
+
+static struct queue queues[2];
+static struct queue *front = &queues[0];
+static pthread_mutex_t qlock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t qcond = PTHREAD_COND_INITIALIZER;
+static bool writer_running, writer_stop;
+static pthread_t writer;
+
+static bool
+enqueue(const char *line, size_t len)
+{
+    bool queued = false, was_empty = false;
+    pthread_mutex_lock(&qlock);
+    if (writer_running && front->used + 2 + len <= QUEUE_BYTES) {
+        char *r = front->buf + front->used;
+        r[0] = (char)(len >> 8), r[1] = (char)(len & 0xff);
+        memcpy(r + 2, line, len);
+        front->used += 2 + len;
+        was_empty = front->lines++ == 0;
+        queued = true;
+    }
+    pthread_mutex_unlock(&qlock);
+    if (was_empty)
+        pthread_cond_signal(&qcond);
+    return queued;
+}
+
+/* send every line of q, MMSG_MAX per system call */
+static void
+send_queue(const struct queue *q)
+{
+    struct mmsghdr m[MMSG_MAX];
+    struct iovec iov[MMSG_MAX];
+    size_t off = 0;
+    while (off < q->used) {
+        unsigned n = 0;
+        for (; n < MMSG_MAX && off < q->used; n++) {
+            const unsigned char *r = (const unsigned char *)q->buf + off;
+            size_t len = (size_t)r[0] << 8 | r[1];
+            iov[n] = (struct iovec){(void *)(r + 2), len};
+            m[n] = (struct mmsghdr){
+                .msg_hdr = {.msg_iov = &iov[n], .msg_iovlen = 1}};
+            off += 2 + len;
+        }
+        int s = atomic_load(&fd);
+        int sent = s >= 0 ? sendmmsg(s, m, n, MSG_NOSIGNAL) : -1;
+        /* what syslog did not take goes line by line (with a reconnect) */
+        for (unsigned i = sent < 0 ? 0 : (unsigned)sent; i < n; i++)
+            send_line(iov[i].iov_base, iov[i].iov_len);
+    }
+}
+
+static void *
+writer_main(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&qlock);
+    for (;;) {
+        while (front->lines == 0 && !writer_stop)
+            pthread_cond_wait(&qcond, &qlock);
+        if (front->lines == 0) { /* stopping, and nothing left */
+            writer_running = false;
+            break;
+        }
+        if (!writer_stop) { /* let a batch gather */
+            pthread_mutex_unlock(&qlock);
+            nanosleep(&(struct timespec){0, BATCH_WAIT_NS}, NULL);
+            pthread_mutex_lock(&qlock);
+        }
+        struct queue *q = front;
+        front = q == &queues[0] ? &queues[1] : &queues[0];
+        pthread_mutex_unlock(&qlock);
+        send_queue(q);
+        q->used = q->lines = 0;
+        pthread_mutex_lock(&qlock);
+    }
+    pthread_mutex_unlock(&qlock);
+    return NULL;
+}
+
+int
+ar_log_start(void)
+{
+    /* a small stack: the default 8 MB of address space is what a
+     * session thread needs when memory is short (RLIMIT_AS) */
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, WRITER_STACK);
+    pthread_mutex_lock(&qlock);
+    writer_stop = false;
+    writer_running = pthread_create(&writer, &attr, writer_main, NULL) == 0;
+    bool ok = writer_running;
+    pthread_mutex_unlock(&qlock);
+    pthread_attr_destroy(&attr);
+    return ok ? 0 : -1;
 }
 
 void
 ar_log_close(void)
 {
+    pthread_mutex_lock(&qlock);
+    bool running = writer_running;
+    writer_stop = true;
+    pthread_mutex_unlock(&qlock);
+    if (running) {
+        pthread_cond_signal(&qcond);
+        pthread_join(writer, NULL); /* it sends what is queued first */
+    }
     int old = atomic_exchange(&fd, -1);
     if (old >= 0)
         close(old);
@@ -81,22 +245,19 @@ emit(int prio, bool with_stderr, const char *fmt, va_list ap)
     }
     int head =
         snprintf(buf, sizeof(buf), "<%d>%s %s[%ld]: ", LOG_MAIL | LOG_PRI(prio),
-                 stamp, IDENT, (long)getpid());
+                 stamp, IDENT, (long)pid);
     int body = vsnprintf(buf + head, sizeof(buf) - (size_t)head, fmt, ap);
     size_t len = (size_t)head + (body < 0 ? 0 : (size_t)body);
     if (len >= sizeof(buf))
         len = sizeof(buf) - 1;
-    int s = atomic_load(&fd);
-    if (s < 0 || send(s, buf, len, MSG_NOSIGNAL) < 0) {
-        reconnect();
-        if ((s = atomic_load(&fd)) >= 0)
-            send(s, buf, len, MSG_NOSIGNAL);
-    }
-    if (with_stderr && to_stderr) {
+    bool sent = enqueue(buf, len) ? atomic_load(&fd) >= 0 /* it will be */
+                                  : send_line(buf, len);
+    /* under systemd, stderr and /dev/log end in the same journal: the
+     * line is written once, unless syslog could not take it */
+    if (with_stderr && to_stderr && !(sent && stderr_is_journal)) {
         /* "authrelay[pid]: message\n", in one write */
         char prefix[48];
-        int n = snprintf(prefix, sizeof(prefix), "%s[%ld]: ", IDENT,
-                         (long)getpid());
+        int n = snprintf(prefix, sizeof(prefix), "%s[%ld]: ", IDENT, (long)pid);
         struct iovec iov[3] = {{prefix, (size_t)n},
                                {buf + head, len - (size_t)head},
                                {(char *)"\n", 1}};

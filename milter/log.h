@@ -5,9 +5,10 @@
  * reaches a log file.
  *
  * Lines go to /dev/log from a socket of our own, formatted in a buffer of
- * the calling thread: unlike syslog(3), no lock is shared by the threads
- * that log a decision for every recipient (under load that lock, not the
- * work, was what the daemon waited for). Thread-safe.
+ * the calling thread, then queued for a writer thread that sends a few
+ * milliseconds' worth in one system call: one log line per recipient
+ * would otherwise cost a send and a wakeup of the syslog daemon each.
+ * Thread-safe.
  */
 #ifndef AR_LOG_H
 #define AR_LOG_H
@@ -15,7 +16,13 @@
 #include <stddef.h>
 #include <syslog.h>
 
+/* ar_log_open - connect to /dev/log; lines are sent by their thread */
 void ar_log_open(int foreground);
+/* ar_log_start - from now on a writer thread sends the lines in batches
+ * (after daemonizing: a thread does not survive fork); -1 if it could not
+ * be started (lines are then sent by their thread, as before) */
+int ar_log_start(void);
+/* ar_log_close - send what is queued, stop the writer, disconnect */
 void ar_log_close(void);
 /* ar_log - to syslog, and to stderr in the foreground */
 void ar_log(int prio, const char *fmt, ...)

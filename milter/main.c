@@ -342,6 +342,8 @@ main(int argc, char **argv)
         return give_up(p, EX_OSERR);
     }
 
+    if (ar_log_start() < 0)
+        ar_log(LOG_WARNING, "no log writer thread: logging line by line");
     ar_log(LOG_INFO, "authrelay-milter %s starting on %s", AR_VERSION, sock);
     ar_reload_log_policy("loaded", p);
     ar_metrics_policy(ar_policy_sha256(p),
@@ -355,6 +357,7 @@ main(int argc, char **argv)
     if (ar_reload_start(sock) < 0) {
         ar_log(LOG_ERR, "cannot start the reload thread");
         ar_snapshot_destroy(&ar_d.snap);
+        ar_log_close();
         return EX_OSERR;
     }
 

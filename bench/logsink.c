@@ -47,6 +47,11 @@ main(int argc, char **argv)
     struct sigaction sa = {.sa_handler = on_term};
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    /* journald's /dev/log has an 8 MB receive buffer (ReceiveBuffer=8M
+     * in systemd-journald-dev-log.socket); take the same, as root */
+    int rcvbuf = 8 << 20;
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)) < 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
     /* a stop that comes between the check and recv() is seen in 0.2 s */
     struct timeval tv = {0, 200000};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));

@@ -2,12 +2,15 @@
  * minimal_milter - the baseline of the benchmark: the least a libmilter
  * filter can do to close a relay. It asks for RCPT only (MAIL with no
  * reply, for its macros), and rejects a recipient whose domain does not
- * end in ".example" unless {auth_authen} is set. No policy, no logging.
- * usage: minimal_milter SOCKET
+ * end in ".example" unless {auth_authen} is set. No policy, no logging;
+ * with -l, one syslog(3) line per recipient (the least a filter that logs
+ * each decision, as authrelay must, can do).
+ * usage: minimal_milter [-l] SOCKET
  */
 #include <libmilter/mfapi.h>
 #include <stdio.h>
 #include <string.h>
+#include <syslog.h>
 
 static sfsistat
 negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
@@ -29,15 +32,27 @@ mail(SMFICTX *ctx, char **argv)
     return SMFIS_NOREPLY;
 }
 
+static int log_each;
+
+static sfsistat
+decided(const char *rcpt, const char *auth, const char *decision)
+{
+    if (log_each)
+        syslog(LOG_INFO, "rcpt=%s decision=%s auth=%s", rcpt, decision,
+               auth && *auth ? auth : "-");
+    return SMFIS_CONTINUE;
+}
+
 static sfsistat
 rcpt(SMFICTX *ctx, char **argv)
 {
     const char *auth = smfi_getsymval(ctx, "{auth_authen}");
     if (auth && *auth)
-        return SMFIS_CONTINUE;
+        return decided(argv[0], auth, "accept");
     size_t n = strlen(argv[0]);
     if (n > 9 && strcmp(argv[0] + n - 9, ".example>") == 0)
-        return SMFIS_CONTINUE;
+        return decided(argv[0], auth, "accept");
+    decided(argv[0], auth, "reject");
     smfi_setreply(ctx, "554", "5.7.1", "Relay access denied");
     return SMFIS_REJECT;
 }
@@ -53,8 +68,13 @@ static struct smfiDesc desc = {
 int
 main(int argc, char **argv)
 {
+    if (argc == 3 && strcmp(argv[1], "-l") == 0) {
+        log_each = 1;
+        openlog("minimal", LOG_PID | LOG_NDELAY, LOG_MAIL);
+        argv++, argc--;
+    }
     if (argc != 2) {
-        fprintf(stderr, "usage: minimal_milter SOCKET\n");
+        fprintf(stderr, "usage: minimal_milter [-l] SOCKET\n");
         return 64;
     }
     if (smfi_setconn(argv[1]) != MI_SUCCESS ||

@@ -11,6 +11,7 @@
 #include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -643,7 +644,7 @@ START_TEST(test_reload)
 END_TEST
 
 /* SIGUSR1 while 32 connections are busy: no transaction fails. */
-static volatile int stop_load;
+static atomic_int stop_load;
 
 static void *
 load_worker(void *arg)
@@ -1188,7 +1189,7 @@ END_TEST
 struct sink {
     int fd, lock;
     pthread_t t;
-    volatile int stop;
+    atomic_int stop;
     char *text; /* every datagram received, one per line */
     size_t len, cap;
 };

@@ -328,8 +328,12 @@ expect(const char *to, const char *want, ...)
     session(&m, &stranger);
     mail(&m, "<a@remote.test>", NULL);
     va_start(ap, want);
-    for (; to; to = va_arg(ap, const char *), want = va_arg(ap, const char *))
+    for (;;) { /* no va_arg past the NULL that ends the pairs */
         rcpt(&m, to, want);
+        if ((to = va_arg(ap, const char *)) == NULL)
+            break;
+        want = va_arg(ap, const char *);
+    }
     va_end(ap);
     done(&m);
 }

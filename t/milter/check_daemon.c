@@ -112,12 +112,17 @@ spawn(const char *const *args)
     return pid;
 }
 
-/* exit status of pid, waiting at most 15 s (90 s under valgrind, where
- * a thousand threads wind down slowly); -1 if it does not exit */
+/* exit status of pid, waiting at most 15 s (90 s under valgrind or a
+ * sanitizer, where a thousand threads wind down slowly: once over 15 s
+ * under TSan in CI); -1 if it does not exit */
 static int
 wait_exit(pid_t pid)
 {
+#ifdef AR_SANITIZED
+    int tries = 9000;
+#else
     int tries = getenv("AR_VALGRIND") ? 9000 : 1500;
+#endif
     for (int i = 0; i < tries; i++) {
         int st;
         pid_t r = waitpid(pid, &st, WNOHANG);

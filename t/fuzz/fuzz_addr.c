@@ -31,11 +31,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         ar_diags_free(&d);
         CHECK(policy != NULL);
     }
-    char *s = malloc(size + 1);
+    char *s = fuzz_text(data, size);
     if (s == NULL)
         return 0;
-    memcpy(s, data, size);
-    s[size] = '\0';
 
     struct ar_addr a;
     enum ar_addr_kind k = ar_addr_parse(s, &a);

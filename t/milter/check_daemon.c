@@ -692,25 +692,35 @@ load_worker(void *arg)
     return (void *)failures;
 }
 
-START_TEST(test_reload_under_load)
+/* nreloads SIGUSR1s (each after a rewrite of the policy, gap_us apart)
+ * while nthreads connections run transactions: the failures */
+static long
+reloads_under_load(int nthreads, int nreloads, useconds_t gap_us)
 {
     pthread_t t[32];
+    ck_assert_int_le(nthreads, 32);
     stop_load = 0;
-    for (int i = 0; i < 32; i++)
+    for (int i = 0; i < nthreads; i++)
         pthread_create(&t[i], NULL, load_worker, NULL);
-    for (int i = 0; i < 20; i++) {
-        usleep(50000);
+    for (int i = 0; i < nreloads; i++) {
+        usleep(gap_us);
         write_policy("enforce", i % 2 ? ", \"x.test\"" : "");
         kill(daemon_pid, SIGUSR1);
     }
     usleep(200000);
     stop_load = 1;
     long failures = 0;
-    for (int i = 0; i < 32; i++) {
+    for (int i = 0; i < nthreads; i++) {
         void *rv;
         pthread_join(t[i], &rv);
         failures += (long)rv;
     }
+    return failures;
+}
+
+START_TEST(test_reload_under_load)
+{
+    long failures = reloads_under_load(32, 20, 50000);
     ck_assert_msg(failures == 0, "%ld failed transactions", failures);
     ck_assert_int_ge(log_count("reloaded"), 1);
     ck_assert_int_eq(log_count("reload of"), 0);
@@ -1385,22 +1395,7 @@ END_TEST
 /* 100 reloads while 16 connections work: no failed transaction. */
 START_TEST(test_hundred_reloads)
 {
-    pthread_t t[16];
-    stop_load = 0;
-    for (int i = 0; i < 16; i++)
-        pthread_create(&t[i], NULL, load_worker, NULL);
-    for (int i = 0; i < 100; i++) {
-        write_policy("enforce", i % 2 ? ", \"x.test\"" : "");
-        kill(daemon_pid, SIGUSR1);
-        usleep(20000);
-    }
-    stop_load = 1;
-    long failures = 0;
-    for (int i = 0; i < 16; i++) {
-        void *rv;
-        pthread_join(t[i], &rv);
-        failures += (long)rv;
-    }
+    long failures = reloads_under_load(16, 100, 20000);
     ck_assert_msg(failures == 0, "%ld failed transactions", failures);
     ck_assert_int_ge(log_count("reloaded"), 10);
 }

@@ -1084,6 +1084,14 @@ END_TEST
 /* 1,000 connections open at once, each with a transaction. */
 START_TEST(test_thousand_connections)
 {
+#ifdef AR_TSAN
+    /* Not under TSan: there, twice in five CI runs, the stop after a
+     * thousand sessions never ended -- libmilter's pool controller
+     * destroyed a mutex a pool worker still held (TSan's report, no
+     * frame of ours) and smfi_main() did not return within 90 s. Never
+     * seen in the plain, ASan and valgrind runs of this test. */
+    return;
+#endif
     enum { N = 1000 };
     static struct mc m[N];
     struct rlimit rl;

@@ -97,10 +97,13 @@ first_time(atomic_bool *flag)
     return !atomic_exchange(flag, true);
 }
 
+/* src into dst, cut to size - 1 octets; "" for NULL */
 static void
 copy(char *dst, size_t size, const char *src)
 {
-    snprintf(dst, size, "%s", src ? src : "");
+    size_t n = src ? strnlen(src, size - 1) : 0;
+    memcpy(dst, src ? src : "", n);
+    dst[n] = '\0';
 }
 
 static struct ar_conn *
@@ -136,17 +139,40 @@ log_decision(SMFICTX *ctx, const struct ar_conn *c, const char *rcpt,
 {
     char r[AR_ARG_MAX], a[AR_NAME_MAX];
     const char *login = auth && *auth ? ar_log_clean(auth, a, sizeof(a)) : "-";
-    if (rcpt)
-        ar_log(LOG_INFO,
-               "%s: rcpt=%s decision=%s rule=%s client=%s[%s] auth=%s "
-               "from=%s",
-               queue_id(ctx), ar_log_clean(rcpt, r, sizeof(r)), decision, rule,
-               c->client_log, c->client_addr_text, login, c->from_log);
-    else
-        ar_log(LOG_INFO,
-               "%s: from=%s decision=%s rule=%s client=%s[%s] auth=%s",
-               queue_id(ctx), c->from_log, decision, rule, c->client_log,
-               c->client_addr_text, login);
+    const char *qid = queue_id(ctx);
+    if (rcpt) {
+        const char *line[] = {qid,
+                              ": rcpt=",
+                              ar_log_clean(rcpt, r, sizeof(r)),
+                              " decision=",
+                              decision,
+                              " rule=",
+                              rule,
+                              " client=",
+                              c->client_log,
+                              "[",
+                              c->client_addr_text,
+                              "] auth=",
+                              login,
+                              " from=",
+                              c->from_log};
+        ar_log_strings(LOG_INFO, line, sizeof(line) / sizeof(line[0]));
+    } else {
+        const char *line[] = {qid,
+                              ": from=",
+                              c->from_log,
+                              " decision=",
+                              decision,
+                              " rule=",
+                              rule,
+                              " client=",
+                              c->client_log,
+                              "[",
+                              c->client_addr_text,
+                              "] auth=",
+                              login};
+        ar_log_strings(LOG_INFO, line, sizeof(line) / sizeof(line[0]));
+    }
     ar_metrics_count(decision, rule);
     if (exception)
         ar_metrics_matched(rule, time(NULL));
@@ -284,7 +310,8 @@ ar_cb_envfrom(SMFICTX *ctx, char **argv)
     const char *auth = macro(ctx, "{auth_authen}");
     if (auth && *auth == '\0')
         auth = NULL;
-    if (auth == NULL && macro(ctx, "{auth_type}") == NULL &&
+    if (auth == NULL && !atomic_load(&ar_d.warned_mail_macros) &&
+        macro(ctx, "{auth_type}") == NULL &&
         macro(ctx, "{mail_addr}") == NULL &&
         first_time(&ar_d.warned_mail_macros))
         ar_log(LOG_WARNING,

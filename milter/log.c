@@ -226,32 +226,50 @@ ar_log_close(void)
         close(old);
 }
 
-static void emit(int prio, bool with_stderr, const char *fmt, va_list ap)
-    __attribute__((format(printf, 3, 0)));
+/* The line is built in a buffer of the calling thread: "<PRI>" and the
+ * header "Mmm dd hh:mm:ss authrelay[pid]: " (remade once a second), then
+ * the message. */
+#define LOG_LINE_MAX 2048
 
-static void
-emit(int prio, bool with_stderr, const char *fmt, va_list ap)
+struct line {
+    char buf[LOG_LINE_MAX];
+    size_t head, len; /* where the message starts; the whole length */
+};
+
+static __thread struct line line_of_thread;
+static __thread time_t stamp_time = -1;
+static __thread pid_t stamp_pid;
+static __thread char stamp[64];
+static __thread size_t stamp_len;
+
+/* start the thread's line: "<PRI>" and the header */
+static struct line *
+line_begin(int prio)
 {
-    static __thread char buf[2048];
-    static __thread time_t stamp_time = -1;
-    static __thread char stamp[32];
+    struct line *l = &line_of_thread;
     time_t now = time(NULL);
-
-    if (now != stamp_time) { /* RFC 3164 time stamp, local time */
+    if (now != stamp_time || pid != stamp_pid) { /* RFC 3164, local time */
         struct tm tm;
         localtime_r(&now, &tm);
-        strftime(stamp, sizeof(stamp), "%b %e %H:%M:%S", &tm);
+        size_t n = strftime(stamp, sizeof(stamp), "%b %e %H:%M:%S", &tm);
+        int k = snprintf(stamp + n, sizeof(stamp) - n, " %s[%ld]: ", IDENT,
+                         (long)pid);
+        stamp_len = n + (k > 0 ? (size_t)k : 0);
         stamp_time = now;
+        stamp_pid = pid;
     }
-    int head =
-        snprintf(buf, sizeof(buf), "<%d>%s %s[%ld]: ", LOG_MAIL | LOG_PRI(prio),
-                 stamp, IDENT, (long)pid);
-    int body = vsnprintf(buf + head, sizeof(buf) - (size_t)head, fmt, ap);
-    size_t len = (size_t)head + (body < 0 ? 0 : (size_t)body);
-    if (len >= sizeof(buf))
-        len = sizeof(buf) - 1;
-    bool sent = enqueue(buf, len) ? atomic_load(&fd) >= 0 /* it will be */
-                                  : send_line(buf, len);
+    int n = snprintf(l->buf, sizeof(l->buf), "<%d>", LOG_MAIL | LOG_PRI(prio));
+    memcpy(l->buf + n, stamp, stamp_len);
+    l->head = l->len = (size_t)n + stamp_len;
+    return l;
+}
+
+/* send the finished line; and to stderr when that is wanted */
+static void
+line_end(struct line *l, bool with_stderr)
+{
+    bool sent = enqueue(l->buf, l->len) ? atomic_load(&fd) >= 0 /* it will be */
+                                        : send_line(l->buf, l->len);
     /* under systemd, stderr and /dev/log end in the same journal: the
      * line is written once, unless syslog could not take it */
     if (with_stderr && to_stderr && !(sent && stderr_is_journal)) {
@@ -259,11 +277,25 @@ emit(int prio, bool with_stderr, const char *fmt, va_list ap)
         char prefix[48];
         int n = snprintf(prefix, sizeof(prefix), "%s[%ld]: ", IDENT, (long)pid);
         struct iovec iov[3] = {{prefix, (size_t)n},
-                               {buf + head, len - (size_t)head},
+                               {l->buf + l->head, l->len - l->head},
                                {(char *)"\n", 1}};
         ssize_t w = writev(2, iov, 3);
         (void)w;
     }
+}
+
+static void emit(int prio, bool with_stderr, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+
+static void
+emit(int prio, bool with_stderr, const char *fmt, va_list ap)
+{
+    struct line *l = line_begin(prio);
+    int body = vsnprintf(l->buf + l->head, sizeof(l->buf) - l->head, fmt, ap);
+    l->len += body < 0 ? 0 : (size_t)body;
+    if (l->len >= sizeof(l->buf))
+        l->len = sizeof(l->buf) - 1;
+    line_end(l, with_stderr);
 }
 
 void
@@ -282,6 +314,20 @@ ar_log_syslog(int prio, const char *fmt, ...)
     va_start(ap, fmt);
     emit(prio, false, fmt, ap);
     va_end(ap);
+}
+
+void
+ar_log_strings(int prio, const char *const *s, size_t n)
+{
+    struct line *l = line_begin(prio);
+    for (size_t i = 0; i < n; i++) {
+        size_t k = strlen(s[i]);
+        if (k > sizeof(l->buf) - 1 - l->len)
+            k = sizeof(l->buf) - 1 - l->len;
+        memcpy(l->buf + l->len, s[i], k);
+        l->len += k;
+    }
+    line_end(l, true);
 }
 
 const char *

@@ -74,8 +74,12 @@ slot(struct table *t, const char *key)
 void
 ar_metrics_count(const char *decision, const char *rule)
 {
-    char key[256];
-    snprintf(key, sizeof(key), "%s\x1f%s", decision, rule);
+    char key[256]; /* "decision\x1frule", cut to fit */
+    size_t d = strnlen(decision, 64), r = strnlen(rule, sizeof(key) - d - 2);
+    memcpy(key, decision, d);
+    key[d] = '\x1f';
+    memcpy(key + d + 1, rule, r);
+    key[d + 1 + r] = '\0';
     pthread_mutex_lock(&lock);
     struct entry *e = slot(&decisions, key);
     if (e)

@@ -139,40 +139,25 @@ log_decision(SMFICTX *ctx, const struct ar_conn *c, const char *rcpt,
 {
     char r[AR_ARG_MAX], a[AR_NAME_MAX];
     const char *login = auth && *auth ? ar_log_clean(auth, a, sizeof(a)) : "-";
-    const char *qid = queue_id(ctx);
-    if (rcpt) {
-        const char *line[] = {qid,
-                              ": rcpt=",
-                              ar_log_clean(rcpt, r, sizeof(r)),
-                              " decision=",
-                              decision,
-                              " rule=",
-                              rule,
-                              " client=",
-                              c->client_log,
-                              "[",
-                              c->client_addr_text,
-                              "] auth=",
-                              login,
-                              " from=",
-                              c->from_log};
-        ar_log_strings(LOG_INFO, line, sizeof(line) / sizeof(line[0]));
-    } else {
-        const char *line[] = {qid,
-                              ": from=",
-                              c->from_log,
-                              " decision=",
-                              decision,
-                              " rule=",
-                              rule,
-                              " client=",
-                              c->client_log,
-                              "[",
-                              c->client_addr_text,
-                              "] auth=",
-                              login};
-        ar_log_strings(LOG_INFO, line, sizeof(line) / sizeof(line[0]));
-    }
+    /* the SPEC's line; for the sender-login decision it starts with the
+     * sender and has no rcpt= */
+    const char *line[] = {queue_id(ctx),
+                          rcpt ? ": rcpt=" : ": from=",
+                          rcpt ? ar_log_clean(rcpt, r, sizeof(r)) : c->from_log,
+                          " decision=",
+                          decision,
+                          " rule=",
+                          rule,
+                          " client=",
+                          c->client_log,
+                          "[",
+                          c->client_addr_text,
+                          "] auth=",
+                          login,
+                          " from=", /* the last two: after a recipient */
+                          c->from_log};
+    size_t n = sizeof(line) / sizeof(line[0]);
+    ar_log_strings(LOG_INFO, line, rcpt ? n : n - 2);
     ar_metrics_count(decision, rule);
     if (exception)
         ar_metrics_matched(rule, time(NULL));

@@ -139,6 +139,8 @@ log_decision(SMFICTX *ctx, const struct ar_conn *c, const char *rcpt,
 {
     char r[AR_ARG_MAX], a[AR_NAME_MAX];
     const char *login = auth && *auth ? ar_log_clean(auth, a, sizeof(a)) : "-";
+    if (rule == NULL) /* every refusal names its rule; never crash on one */
+        rule = "-";
     /* the SPEC's line; for the sender-login decision it starts with the
      * sender and has no rcpt= */
     const char *line[] = {queue_id(ctx),

@@ -27,6 +27,11 @@ extern struct smfiDesc ar_filter;
 int ar_reload_start(const char *sock);
 /* ar_reload_stop - end that thread (before the snapshot goes away) */
 void ar_reload_stop(void);
+/* ar_stop_overdue - libmilter has not returned from a stop asked for
+ * seconds ago: end the stop without it (removes the pidfile and socket,
+ * sends the queued log lines, exits 0); returns only when the main thread
+ * is already finishing */
+void ar_stop_overdue(unsigned seconds);
 /* ar_reload_log_policy - log what a freshly loaded policy holds */
 void ar_reload_log_policy(const char *what, const struct ar_policy *p);
 

@@ -321,10 +321,9 @@ ar_log_strings(int prio, const char *const *s, size_t n)
 {
     struct line *l = line_begin(prio);
     for (size_t i = 0; i < n; i++) {
-        size_t k = strlen(s[i]);
-        if (k > sizeof(l->buf) - 1 - l->len)
-            k = sizeof(l->buf) - 1 - l->len;
-        memcpy(l->buf + l->len, s[i], k);
+        const char *p = s[i] ? s[i] : "";
+        size_t k = strnlen(p, sizeof(l->buf) - 1 - l->len);
+        memcpy(l->buf + l->len, p, k);
         l->len += k;
     }
     line_end(l, true);

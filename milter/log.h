@@ -30,8 +30,9 @@ void ar_log(int prio, const char *fmt, ...)
 /* ar_log_syslog - to syslog only (the caller told stderr itself) */
 void ar_log_syslog(int prio, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-/* ar_log_strings - as ar_log, the line being the n strings in order: no
- * format to interpret (the decision line, one per recipient) */
+/* ar_log_strings - as ar_log, the line being the n strings in order (a
+ * NULL one as ""), cut to the line's room: no format to interpret (the
+ * decision line, one per recipient) */
 void ar_log_strings(int prio, const char *const *s, size_t n);
 /* ar_log_clean - s with control and non-ASCII octets as '?', at most
  * size - 1 octets; "" for NULL */

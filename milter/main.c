@@ -16,6 +16,7 @@
 #include <sanitizer/lsan_interface.h>
 #endif
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -218,6 +219,42 @@ leave(int status)
     _exit(status);
 }
 
+/* what a stop removes, and who is already doing it */
+static const char *stop_pidfile, *stop_socket;
+static atomic_bool finishing;
+
+/* The end of a stop, once: the last line, our files, our log. The
+ * policy is freed only when libmilter has returned (no callback can be
+ * using it). A second caller waits for the first one's exit. */
+static _Noreturn void
+finish(int status, bool libmilter_done)
+{
+    if (atomic_exchange(&finishing, true))
+        for (;;)
+            pause();
+    ar_log(LOG_INFO, "authrelay-milter stopping");
+    if (stop_pidfile && unlink(stop_pidfile) < 0 && errno != ENOENT)
+        ar_log(LOG_WARNING, "cannot remove pidfile %s: %m", stop_pidfile);
+    if (stop_socket && unlink(stop_socket) < 0 && errno != ENOENT)
+        ar_log(LOG_WARNING, "cannot remove socket %s: %m", stop_socket);
+    if (libmilter_done)
+        ar_snapshot_destroy(&ar_d.snap);
+    ar_log_close();
+    leave(status);
+}
+
+void
+ar_stop_overdue(unsigned seconds)
+{
+    if (atomic_load(&finishing))
+        return; /* main is finishing: it joins the caller */
+    ar_log(LOG_WARNING,
+           "libmilter has not finished its stop %u s after the signal: "
+           "stopping without it",
+           seconds);
+    finish(0, false);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -378,19 +415,21 @@ main(int argc, char **argv)
         return EX_OSERR;
     }
 
+    stop_pidfile = pidfile;
+    stop_socket = upath;
     int rc = smfi_main();
+    /* tests only: libmilter's stop never ending, as its pool teardown
+     * race once made it (the reload thread's deadline then ends it) */
+    if (getenv("AUTHRELAY_TEST_STALL_STOP"))
+        for (;;)
+            pause();
     /* libmilter's listener may report a failure when a stop signal ends
      * its wait (seen under valgrind): a stop that was asked for is an
      * orderly stop; only a listener that fails on its own is not */
     bool asked = mi_stop() != 0;
+    if (atomic_load(&finishing)) /* the deadline came first: it exits */
+        for (;;)
+            pause();
     ar_reload_stop();
-
-    ar_log(LOG_INFO, "authrelay-milter stopping");
-    if (pidfile && unlink(pidfile) < 0 && errno != ENOENT)
-        ar_log(LOG_WARNING, "cannot remove pidfile %s: %m", pidfile);
-    if (upath && unlink(upath) < 0 && errno != ENOENT)
-        ar_log(LOG_WARNING, "cannot remove socket %s: %m", upath);
-    ar_snapshot_destroy(&ar_d.snap);
-    ar_log_close();
-    leave(rc != MI_SUCCESS && !asked ? EX_OSERR : 0);
+    finish(rc != MI_SUCCESS && !asked ? EX_OSERR : 0, true);
 }

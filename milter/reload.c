@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -156,12 +157,26 @@ metrics_interval(void)
     return s;
 }
 
+/* How long libmilter may take to return from a stop: it returns at once
+ * (it does not wait for open sessions), but its pool teardown can race
+ * and never end (seen under the sanitizers after a thousand
+ * connections); then we end the stop ourselves, before a supervisor's
+ * SIGKILL would lose the queued log lines. */
+#define STOP_DEADLINE 30
+
+static unsigned
+stop_deadline(void)
+{
+    const char *t = getenv("AUTHRELAY_TEST_STOP_DEADLINE"); /* tests only */
+    return t && atoi(t) > 0 ? (unsigned)atoi(t) : STOP_DEADLINE;
+}
+
 static void *
 reload_thread(void *arg)
 {
     sigset_t set;
     bool poked = false;
-    struct timespec last, now;
+    struct timespec last, now, stop_seen = {0, 0};
     (void)arg;
     sigemptyset(&set);
     sigaddset(&set, SIGUSR1);
@@ -178,9 +193,12 @@ reload_thread(void *arg)
             write_metrics(false); /* the last word before we go */
             poke_listener();
             poked = true;
+            clock_gettime(CLOCK_MONOTONIC, &stop_seen);
         }
         unsigned every = metrics_interval();
         clock_gettime(CLOCK_MONOTONIC, &now);
+        if (poked && now.tv_sec - stop_seen.tv_sec >= (time_t)stop_deadline())
+            ar_stop_overdue(stop_deadline());
         if (every && now.tv_sec - last.tv_sec >= (time_t)every) {
             write_metrics(false);
             last = now;

@@ -1401,6 +1401,30 @@ START_TEST(test_unreadable_policy)
 }
 END_TEST
 
+/* libmilter's stop that never returns (its pool teardown race did that
+ * under the sanitizers; simulated here): the daemon ends the stop itself
+ * at its deadline -- files removed, last lines logged, exit 0. */
+START_TEST(test_stop_deadline)
+{
+    stop_daemon();
+    setenv("AUTHRELAY_TEST_STALL_STOP", "1", 1);
+    setenv("AUTHRELAY_TEST_STOP_DEADLINE", "1", 1);
+    start_daemon();
+    unsetenv("AUTHRELAY_TEST_STALL_STOP");
+    unsetenv("AUTHRELAY_TEST_STOP_DEADLINE");
+    expect("<b@example.com>", "c", "<b@remote.test>", RELAY_TEXT, NULL);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    stop_daemon(); /* asserts exit 0, no socket, no pidfile */
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    assert_log("has not finished its stop 1 s after the signal");
+    assert_log("authrelay-milter stopping");
+    assert_log("rcpt=<b@remote.test> decision=reject");
+    ck_assert_msg(t1.tv_sec - t0.tv_sec < 10, "the stop took %ld s",
+                  (long)(t1.tv_sec - t0.tv_sec));
+}
+END_TEST
+
 /* 100 reloads while 16 connections work: no failed transaction. */
 START_TEST(test_hundred_reloads)
 {
@@ -1443,6 +1467,7 @@ suite(void)
     tcase_add_test(tc, test_hundred_reloads);
     tcase_add_test(tc, test_syslog);
     tcase_add_test(tc, test_unreadable_policy);
+    tcase_add_test(tc, test_stop_deadline);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -408,6 +408,8 @@ main(int argc, char **argv)
     /* from here on the snapshot owns p, and a reload may free it */
     ar_d.policy_path = path;
     ar_snapshot_init(&ar_d.snap, p);
+    stop_pidfile = pidfile; /* before the thread that may read them */
+    stop_socket = upath;
     if (ar_reload_start(sock) < 0) {
         ar_log(LOG_ERR, "cannot start the reload thread");
         ar_snapshot_destroy(&ar_d.snap);
@@ -415,8 +417,6 @@ main(int argc, char **argv)
         return EX_OSERR;
     }
 
-    stop_pidfile = pidfile;
-    stop_socket = upath;
     int rc = smfi_main();
     /* tests only: libmilter's stop never ending, as its pool teardown
      * race once made it (the reload thread's deadline then ends it) */

@@ -1084,15 +1084,12 @@ END_TEST
 /* 1,000 connections open at once, each with a transaction. */
 START_TEST(test_thousand_connections)
 {
-#ifdef AR_TSAN
-    /* Not under TSan: there the stop after a thousand sessions did not
-     * end in two of five CI runs (once within 15 s, once within 90 s,
-     * with no "stopping" logged): libmilter's pool controller destroyed
-     * a mutex a pool worker still held (TSan's report, no frame of ours)
-     * and smfi_main() did not return. Never seen in the plain, ASan and
-     * valgrind runs of this test. */
-    return;
-#endif
+    /* The stop that follows (teardown) once did not end under TSan (two
+     * of five CI runs) and once under ASan: libmilter's pool controller
+     * destroyed a mutex a pool worker still held (TSan's report, no frame
+     * of ours) and smfi_main() never returned. The daemon's stop deadline
+     * (30 s) now ends such a stop; teardown still asserts exit 0 and no
+     * files left, within the 90 s a sanitized daemon is given. */
     enum { N = 1000 };
     static struct mc m[N];
     struct rlimit rl;

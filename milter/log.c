@@ -97,6 +97,19 @@ send_line(const char *line, size_t len)
     return (s = atomic_load(&fd)) >= 0 && send(s, line, len, MSG_NOSIGNAL) >= 0;
 }
 
+/* the message part of a line on stderr: "authrelay[pid]: message\n", in
+ * one write */
+static void
+write_stderr(const char *msg, size_t len)
+{
+    char prefix[48];
+    int n = snprintf(prefix, sizeof(prefix), "%s[%ld]: ", IDENT, (long)pid);
+    struct iovec iov[3] = {
+        {prefix, (size_t)n}, {(char *)msg, len}, {(char *)"\n", 1}};
+    ssize_t w = writev(2, iov, 3);
+    (void)w;
+}
+
 /* ---- the writer thread --------------------------------------------------
  * Threads that log a decision append the line to the front queue; the
  * writer swaps queues and sends the lines of a few milliseconds in one
@@ -109,9 +122,15 @@ send_line(const char *line, size_t len)
 #define MMSG_MAX 64
 #define WRITER_STACK (128 * 1024)
 
+/* A record: the line's length (2 octets), where its message starts (1
+ * octet, the top bit set when the line is owed to stderr if syslog does
+ * not take it), then the line. */
+#define REC_HEAD 3
+#define REC_STDERR 0x80
+
 struct queue {
     size_t used, lines;
-    char buf[QUEUE_BYTES]; /* records: 2-byte length, then the line */
+    char buf[QUEUE_BYTES];
 };
 
 static struct queue queues[2];
@@ -121,16 +140,19 @@ static pthread_cond_t qcond = PTHREAD_COND_INITIALIZER;
 static bool writer_running, writer_stop;
 static pthread_t writer;
 
+/* queue a line whose message starts at head; stderr_if_lost: write it
+ * there should syslog not take it */
 static bool
-enqueue(const char *line, size_t len)
+enqueue(const char *line, size_t len, size_t head, bool stderr_if_lost)
 {
     bool queued = false, was_empty = false;
     pthread_mutex_lock(&qlock);
-    if (writer_running && front->used + 2 + len <= QUEUE_BYTES) {
+    if (writer_running && front->used + REC_HEAD + len <= QUEUE_BYTES) {
         char *r = front->buf + front->used;
         r[0] = (char)(len >> 8), r[1] = (char)(len & 0xff);
-        memcpy(r + 2, line, len);
-        front->used += 2 + len;
+        r[2] = (char)(head | (stderr_if_lost ? REC_STDERR : 0));
+        memcpy(r + REC_HEAD, line, len);
+        front->used += REC_HEAD + len;
         was_empty = front->lines++ == 0;
         queued = true;
     }
@@ -146,22 +168,29 @@ send_queue(const struct queue *q)
 {
     struct mmsghdr m[MMSG_MAX];
     struct iovec iov[MMSG_MAX];
+    unsigned char head[MMSG_MAX];
     size_t off = 0;
     while (off < q->used) {
         unsigned n = 0;
         for (; n < MMSG_MAX && off < q->used; n++) {
             const unsigned char *r = (const unsigned char *)q->buf + off;
             size_t len = (size_t)r[0] << 8 | r[1];
-            iov[n] = (struct iovec){(void *)(r + 2), len};
+            head[n] = r[2];
+            iov[n] = (struct iovec){(void *)(r + REC_HEAD), len};
             m[n] = (struct mmsghdr){
                 .msg_hdr = {.msg_iov = &iov[n], .msg_iovlen = 1}};
-            off += 2 + len;
+            off += REC_HEAD + len;
         }
         int s = atomic_load(&fd);
         int sent = s >= 0 ? sendmmsg(s, m, n, MSG_NOSIGNAL) : -1;
-        /* what syslog did not take goes line by line (with a reconnect) */
-        for (unsigned i = sent < 0 ? 0 : (unsigned)sent; i < n; i++)
-            send_line(iov[i].iov_base, iov[i].iov_len);
+        /* what syslog did not take goes line by line (with a reconnect),
+         * and to stderr where that was left to syslog */
+        for (unsigned i = sent < 0 ? 0 : (unsigned)sent; i < n; i++) {
+            const char *line = iov[i].iov_base;
+            size_t h = head[i] & ~REC_STDERR;
+            if (!send_line(line, iov[i].iov_len) && (head[i] & REC_STDERR))
+                write_stderr(line + h, iov[i].iov_len - h);
+        }
     }
 }
 
@@ -264,24 +293,22 @@ line_begin(int prio)
     return l;
 }
 
-/* send the finished line; and to stderr when that is wanted */
+/* send the finished line; and to stderr when that is wanted. Under
+ * systemd, stderr and /dev/log end in the same journal: the line is
+ * written there once, on stderr only if syslog does not take it (which
+ * for a queued line the writer learns). */
 static void
 line_end(struct line *l, bool with_stderr)
 {
-    bool sent = enqueue(l->buf, l->len) ? atomic_load(&fd) >= 0 /* it will be */
-                                        : send_line(l->buf, l->len);
-    /* under systemd, stderr and /dev/log end in the same journal: the
-     * line is written once, unless syslog could not take it */
-    if (with_stderr && to_stderr && !(sent && stderr_is_journal)) {
-        /* "authrelay[pid]: message\n", in one write */
-        char prefix[48];
-        int n = snprintf(prefix, sizeof(prefix), "%s[%ld]: ", IDENT, (long)pid);
-        struct iovec iov[3] = {{prefix, (size_t)n},
-                               {l->buf + l->head, l->len - l->head},
-                               {(char *)"\n", 1}};
-        ssize_t w = writev(2, iov, 3);
-        (void)w;
-    }
+    const char *msg = l->buf + l->head;
+    size_t msg_len = l->len - l->head;
+    bool wanted = with_stderr && to_stderr;
+    if (wanted && !stderr_is_journal)
+        write_stderr(msg, msg_len);
+    bool owed = wanted && stderr_is_journal;
+    if (!enqueue(l->buf, l->len, l->head, owed) && !send_line(l->buf, l->len) &&
+        owed)
+        write_stderr(msg, msg_len);
 }
 
 static void emit(int prio, bool with_stderr, const char *fmt, va_list ap)

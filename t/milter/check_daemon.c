@@ -1354,9 +1354,16 @@ START_TEST(test_syslog)
     ck_assert_int_eq(log_count("decision="), 0);
     ck_assert_int_eq(log_count("starting on"), 0);
 
-    /* no syslog daemon: stderr is all there is, so the lines go there */
+    /* syslog goes away while the daemon runs (its socket still
+     * connected): what syslog no longer takes goes to stderr */
+    start_daemon(); /* connects to the sink's socket, which no one reads */
     close(k.fd);
     unlink(DEVLOG);
+    expect("<gone@remote.test>", RELAY_TEXT, NULL);
+    assert_log("rcpt=<gone@remote.test> decision=reject");
+    stop_daemon();
+
+    /* no syslog daemon: stderr is all there is, so the lines go there */
     start_daemon();
     unsetenv("JOURNAL_STREAM");
     expect("<nosyslog@remote.test>", RELAY_TEXT, NULL);

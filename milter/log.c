@@ -110,6 +110,87 @@ write_stderr(const char *msg, size_t len)
     (void)w;
 }
 
+/* ---- the journal's stream ----------------------------------------------
+ * Where systemd-journald is the syslog daemon (/dev/log is its socket, or
+ * there is no /dev/log), the writer hands it the lines over a stream of
+ * our own: journald takes a batch in one read, where every datagram to
+ * /dev/log is a send of ours and a receive of its own. The stream's
+ * header names us as a datagram would ("authrelay", facility mail), so
+ * the journal and the syslog daemon it forwards to see the same lines;
+ * each line says its severity ("<6>"). Where another syslog daemon has
+ * /dev/log, nothing changes. Only the writer thread uses the stream. */
+#define JOURNAL_STREAM_PATH "/run/systemd/journal/stdout"
+#define JOURNAL_DEVLOG "/run/systemd/journal/dev-log"
+
+static int journal = -1;
+static time_t journal_tried; /* at most one attempt a second */
+
+/* the whole of iov[0..n) to s; false on an error (partial writes go on
+ * where they stopped) */
+static bool
+send_all(int s, struct iovec *iov, size_t n)
+{
+    while (n > 0) {
+        struct msghdr m = {.msg_iov = iov, .msg_iovlen = n};
+        ssize_t w = sendmsg(s, &m, MSG_NOSIGNAL);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            return false;
+        for (; n > 0 && (size_t)w >= iov->iov_len; iov++, n--)
+            w -= (ssize_t)iov->iov_len;
+        if (n > 0) {
+            iov->iov_base = (char *)iov->iov_base + w;
+            iov->iov_len -= (size_t)w;
+        }
+    }
+    return true;
+}
+
+static bool
+devlog_is_journald(void)
+{
+    struct stat dev, jd;
+    if (stat(JOURNAL_DEVLOG, &jd) < 0)
+        return false;
+    return stat(LOG_PATH, &dev) < 0 ||
+           (dev.st_dev == jd.st_dev && dev.st_ino == jd.st_ino);
+}
+
+/* the stream, connected if it can be (an attempt a second at most) */
+static int
+journal_stream(void)
+{
+    time_t now = time(NULL);
+    if (journal >= 0 || now == journal_tried)
+        return journal;
+    journal_tried = now;
+    if (!devlog_is_journald())
+        return -1;
+    int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_un sun = {.sun_family = AF_UNIX};
+    strcpy(sun.sun_path, JOURNAL_STREAM_PATH);
+    /* identifier, unit (none), priority with facility, a severity prefix
+     * on each line, and no forwarding beyond journald's own settings */
+    _Static_assert((LOG_MAIL | LOG_INFO) == 22, "mail.info is 22");
+    char head[] = IDENT "\n\n22\n1\n0\n0\n0\n";
+    struct iovec iov = {head, sizeof(head) - 1};
+    if (s >= 0 && (connect(s, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
+                   shutdown(s, SHUT_RD) < 0 || !send_all(s, &iov, 1))) {
+        close(s);
+        s = -1;
+    }
+    return journal = s;
+}
+
+static void
+journal_close(void)
+{
+    if (journal >= 0)
+        close(journal);
+    journal = -1;
+}
+
 /* ---- the writer thread --------------------------------------------------
  * Threads that log a decision append the line to the front queue; the
  * writer swaps queues and sends the lines of a few milliseconds in one
@@ -162,14 +243,63 @@ enqueue(const char *line, size_t len, size_t head, bool stderr_if_lost)
     return queued;
 }
 
-/* send every line of q, MMSG_MAX per system call */
+/* the length of the record at r, and where its message starts */
+static size_t
+record(const unsigned char *r, size_t *head)
+{
+    *head = r[2] & ~REC_STDERR;
+    return (size_t)r[0] << 8 | r[1];
+}
+
+/* the lines of q from off on to the journal's stream, STREAM_LINES per
+ * system call, each as "<severity>message\n"; where the lines that did
+ * not go begin (q->used when all did) */
+#define STREAM_LINES 256
+
+static size_t
+stream_queue(struct queue *q, size_t off)
+{
+    static const char sev[8][4] = {"<0>", "<1>", "<2>", "<3>",
+                                   "<4>", "<5>", "<6>", "<7>"};
+    struct iovec iov[3 * STREAM_LINES];
+    while (off < q->used && journal_stream() >= 0) {
+        size_t n = 0, end = off;
+        for (; n < 3 * STREAM_LINES && end < q->used; n += 3) {
+            unsigned char *r = (unsigned char *)q->buf + end;
+            size_t h, len = record(r, &h);
+            char *line = (char *)r + REC_HEAD;
+            /* "<PRI>": the severity is its low three bits */
+            int pri = (int)strtol(line + 1, NULL, 10);
+            char *msg = line + h;
+            size_t msg_len = len - h;
+            /* a newline would end the journal's entry early */
+            for (char *nl; (nl = memchr(msg, '\n', msg_len)) != NULL;)
+                *nl = ' ';
+            iov[n] = (struct iovec){(void *)sev[LOG_PRI(pri)], 3};
+            iov[n + 1] = (struct iovec){msg, msg_len};
+            iov[n + 2] = (struct iovec){(void *)"\n", 1};
+            end += REC_HEAD + len;
+        }
+        if (!send_all(journal, iov, n)) {
+            /* journald went away: these lines go to /dev/log (some may
+             * then be there twice, which beats losing any) */
+            journal_close();
+            break;
+        }
+        off = end;
+    }
+    return off;
+}
+
+/* send every line of q: through the journal's stream where there is one,
+ * else (and what it did not take) to /dev/log, MMSG_MAX per system call */
 static void
-send_queue(const struct queue *q)
+send_queue(struct queue *q)
 {
     struct mmsghdr m[MMSG_MAX];
     struct iovec iov[MMSG_MAX];
     unsigned char head[MMSG_MAX];
-    size_t off = 0;
+    size_t off = stream_queue(q, 0);
     while (off < q->used) {
         unsigned n = 0;
         for (; n < MMSG_MAX && off < q->used; n++) {
@@ -204,6 +334,7 @@ writer_main(void *arg)
             pthread_cond_wait(&qcond, &qlock);
         if (front->lines == 0) { /* stopping, and nothing left */
             writer_running = false;
+            journal_close();
             break;
         }
         if (!writer_stop) { /* let a batch gather */

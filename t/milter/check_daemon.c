@@ -7,6 +7,7 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
@@ -1219,6 +1220,22 @@ struct sink {
     size_t len, cap;
 };
 
+/* append buf[0..n) to *text, and a newline if nl */
+static void
+append(char **text, size_t *len, size_t *cap, const char *buf, size_t n,
+       bool nl)
+{
+    if (*len + n + 2 > *cap) {
+        *cap = (*len + n + 2) * 2;
+        *text = realloc(*text, *cap);
+    }
+    memcpy(*text + *len, buf, n);
+    *len += n;
+    if (nl)
+        (*text)[(*len)++] = '\n';
+    (*text)[*len] = '\0';
+}
+
 static void *
 sink_main(void *arg)
 {
@@ -1228,16 +1245,36 @@ sink_main(void *arg)
         ssize_t n = recv(k->fd, buf, sizeof(buf) - 1, 0);
         if (n <= 0)
             continue; /* SO_RCVTIMEO: look at stop again */
-        if (k->len + (size_t)n + 2 > k->cap) {
-            k->cap = (k->len + (size_t)n + 2) * 2;
-            k->text = realloc(k->text, k->cap);
-        }
-        memcpy(k->text + k->len, buf, (size_t)n);
-        k->len += (size_t)n;
-        k->text[k->len++] = '\n';
-        k->text[k->len] = '\0';
+        append(&k->text, &k->len, &k->cap, buf, (size_t)n, true);
     }
     return NULL;
+}
+
+static int
+unix_socket(const char *path, int type, bool bind_it)
+{
+    struct sockaddr_un sun = {.sun_family = AF_UNIX};
+    snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+    int fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
+    int rc = bind_it ? bind(fd, (struct sockaddr *)&sun, sizeof(sun))
+                     : connect(fd, (struct sockaddr *)&sun, sizeof(sun));
+    if (rc == 0 && bind_it && type == SOCK_STREAM)
+        rc = listen(fd, 8);
+    if (rc < 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* true if something answers at path */
+static bool
+live(const char *path, int type)
+{
+    int fd = unix_socket(path, type, false);
+    if (fd >= 0)
+        close(fd);
+    return fd >= 0;
 }
 
 /* false (and nothing bound) if a live syslog daemon owns /dev/log */
@@ -1253,13 +1290,13 @@ sink_open(struct sink *k)
     k->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     struct stat st;
     if (lstat(DEVLOG, &st) == 0) {
-        if (!S_ISSOCK(st.st_mode) ||
-            connect(k->fd, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
+        if (!(S_ISSOCK(st.st_mode) || S_ISLNK(st.st_mode)) ||
+            live(DEVLOG, SOCK_DGRAM)) {
             close(k->fd);
             close(k->lock);
             return false;
         }
-        unlink(DEVLOG); /* a socket nobody listens on: left by a test */
+        unlink(DEVLOG); /* nobody listens there: left by a test */
     }
     ck_assert_int_eq(bind(k->fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
     chmod(DEVLOG, 0666);
@@ -1279,6 +1316,45 @@ count_in(const char *text, const char *s)
     return n;
 }
 
+/* the daemon restarted as under systemd: stderr a new log file that
+ * JOURNAL_STREAM names as the journal's stream */
+static void
+start_daemon_under_journal(void)
+{
+    stop_daemon();
+    unlink(logfile);
+    int fd = open(logfile, O_WRONLY | O_CREAT | O_APPEND, 0644);
+    struct stat st;
+    ck_assert_int_eq(fstat(fd, &st), 0);
+    close(fd);
+    char js[64];
+    snprintf(js, sizeof(js), "%llu:%llu", (unsigned long long)st.st_dev,
+             (unsigned long long)st.st_ino);
+    setenv("JOURNAL_STREAM", js, 1);
+    start_daemon();
+}
+
+/* sessions of txns transactions, each with a local recipient uN and a
+ * refused relay recipient rN, N counting from 0 */
+static void
+log_sessions(int sessions, int txns)
+{
+    for (int i = 0; i < sessions; i++) {
+        struct mc m;
+        char to[64];
+        session(&m, &stranger);
+        for (int t = 0; t < txns; t++) {
+            mail(&m, "<a@remote.test>", NULL);
+            snprintf(to, sizeof(to), "<u%d@example.com>", i * txns + t);
+            rcpt(&m, to, "c");
+            snprintf(to, sizeof(to), "<r%d@remote.test>", i * txns + t);
+            rcpt(&m, to, RELAY_TEXT);
+            mc_abort(&m);
+        }
+        done(&m);
+    }
+}
+
 /* As under systemd: stderr is the journal stream (JOURNAL_STREAM names
  * it) and /dev/log reaches the same journal, so each line goes to syslog
  * once and not to stderr too -- unless syslog cannot take it. Every
@@ -1291,33 +1367,9 @@ START_TEST(test_syslog)
                 DEVLOG);
         return;
     }
-    stop_daemon();
-    unlink(logfile);
-    int fd = open(logfile, O_WRONLY | O_CREAT | O_APPEND, 0644);
-    struct stat st;
-    ck_assert_int_eq(fstat(fd, &st), 0);
-    close(fd);
-    char js[64];
-    snprintf(js, sizeof(js), "%llu:%llu", (unsigned long long)st.st_dev,
-             (unsigned long long)st.st_ino);
-    setenv("JOURNAL_STREAM", js, 1);
-    start_daemon();
-
+    start_daemon_under_journal();
     enum { SESSIONS = 15, TXNS = 10 };
-    for (int i = 0; i < SESSIONS; i++) {
-        struct mc m;
-        char to[64];
-        session(&m, &stranger);
-        for (int t = 0; t < TXNS; t++) {
-            mail(&m, "<a@remote.test>", NULL);
-            snprintf(to, sizeof(to), "<u%d@example.com>", i * TXNS + t);
-            rcpt(&m, to, "c");
-            snprintf(to, sizeof(to), "<r%d@remote.test>", i * TXNS + t);
-            rcpt(&m, to, RELAY_TEXT);
-            mc_abort(&m);
-        }
-        done(&m);
-    }
+    log_sessions(SESSIONS, TXNS);
     pid_t pid = daemon_pid;
     stop_daemon(); /* what is still queued goes out before the exit */
     usleep(200000);
@@ -1370,6 +1422,214 @@ START_TEST(test_syslog)
     assert_log("rcpt=<nosyslog@remote.test> decision=reject");
     close(k.lock);
     free(k.text);
+}
+END_TEST
+
+/* ---- the journal -----------------------------------------------------------
+ * Where systemd-journald has /dev/log, the writer sends the lines over a
+ * stream of its own to /run/systemd/journal/stdout. The test plays
+ * journald (its datagram and stream sockets, /dev/log a link to the
+ * first) where neither it nor another syslog daemon runs. */
+#define JOURNAL_DIR "/run/systemd/journal"
+#define JOURNAL_DEVLOG JOURNAL_DIR "/dev-log"
+#define JOURNAL_STDOUT JOURNAL_DIR "/stdout"
+
+struct journal {
+    int lock, dg, listener, streams[8], nstreams;
+    bool made_run, made_dir;
+    atomic_int stop, want_listening, listening, accepted;
+    pthread_t t;
+    pthread_mutex_t mu;
+    char *dgrams, *stream; /* datagrams one a line; the streams' bytes */
+    size_t dlen, dcap, slen, scap;
+};
+
+static void
+journal_listen(struct journal *j, bool on)
+{
+    if (on) {
+        j->listener = unix_socket(JOURNAL_STDOUT, SOCK_STREAM, true);
+        ck_assert_int_ge(j->listener, 0);
+        chmod(JOURNAL_STDOUT, 0666);
+        return;
+    }
+    close(j->listener); /* journald is gone: its streams with it */
+    unlink(JOURNAL_STDOUT);
+    for (int i = 0; i < j->nstreams; i++)
+        close(j->streams[i]);
+    j->nstreams = 0;
+}
+
+static void *
+journal_main(void *arg)
+{
+    struct journal *j = arg;
+    char buf[8192];
+    while (!j->stop) {
+        if (j->want_listening != j->listening) {
+            journal_listen(j, j->want_listening);
+            j->listening = j->want_listening;
+        }
+        struct pollfd p[10] = {
+            {.fd = j->dg, .events = POLLIN},
+            {.fd = j->listening ? j->listener : -1, .events = POLLIN}};
+        for (int i = 0; i < j->nstreams; i++)
+            p[2 + i] = (struct pollfd){.fd = j->streams[i], .events = POLLIN};
+        if (poll(p, 2 + (nfds_t)j->nstreams, 50) <= 0)
+            continue;
+        ssize_t n;
+        pthread_mutex_lock(&j->mu);
+        while ((n = recv(j->dg, buf, sizeof(buf), MSG_DONTWAIT)) > 0)
+            append(&j->dgrams, &j->dlen, &j->dcap, buf, (size_t)n, true);
+        for (int i = 0; i < j->nstreams; i++)
+            while ((n = recv(j->streams[i], buf, sizeof(buf), MSG_DONTWAIT)) >
+                   0)
+                append(&j->stream, &j->slen, &j->scap, buf, (size_t)n, false);
+        pthread_mutex_unlock(&j->mu);
+        int fd;
+        if (p[1].revents && j->nstreams < 8 &&
+            (fd = accept4(j->listener, NULL, NULL, SOCK_CLOEXEC)) >= 0) {
+            j->streams[j->nstreams++] = fd;
+            j->accepted++;
+        }
+    }
+    return NULL;
+}
+
+/* false (nothing made) if a journald or another syslog daemon runs */
+static bool
+journal_open(struct journal *j)
+{
+    memset(j, 0, sizeof(*j));
+    j->lock = open("/tmp/authrelay-test-devlog.lock", O_RDWR | O_CREAT, 0600);
+    ck_assert_int_ge(j->lock, 0);
+    flock(j->lock, LOCK_EX);
+    if (live(DEVLOG, SOCK_DGRAM) || live(JOURNAL_STDOUT, SOCK_STREAM)) {
+        close(j->lock);
+        return false;
+    }
+    struct stat st;
+    if (lstat(DEVLOG, &st) == 0 &&
+        (S_ISSOCK(st.st_mode) || S_ISLNK(st.st_mode)))
+        unlink(DEVLOG); /* left by a test: nobody answers there */
+    j->made_run = mkdir("/run/systemd", 0755) == 0;
+    j->made_dir = mkdir(JOURNAL_DIR, 0755) == 0;
+    unlink(JOURNAL_DEVLOG);
+    unlink(JOURNAL_STDOUT);
+    j->dg = unix_socket(JOURNAL_DEVLOG, SOCK_DGRAM, true);
+    ck_assert_int_ge(j->dg, 0);
+    chmod(JOURNAL_DEVLOG, 0666);
+    ck_assert_int_eq(symlink(JOURNAL_DEVLOG, DEVLOG), 0);
+    pthread_mutex_init(&j->mu, NULL);
+    j->want_listening = 1;
+    pthread_create(&j->t, NULL, journal_main, j);
+    return true;
+}
+
+static void
+journal_close(struct journal *j)
+{
+    j->stop = 1;
+    pthread_join(j->t, NULL);
+    if (j->listening)
+        journal_listen(j, false);
+    close(j->dg);
+    unlink(DEVLOG);
+    unlink(JOURNAL_DEVLOG);
+    if (j->made_dir)
+        rmdir(JOURNAL_DIR);
+    if (j->made_run)
+        rmdir("/run/systemd");
+    free(j->dgrams);
+    free(j->stream);
+    close(j->lock);
+}
+
+/* occurrences of s in the stream (or the datagrams), after waiting up to
+ * 5 s for the first */
+static int
+journal_count(struct journal *j, bool stream, const char *s)
+{
+    int n = 0;
+    for (int i = 0; i < 500 && n == 0; i++) {
+        if (i)
+            usleep(10000);
+        pthread_mutex_lock(&j->mu);
+        n = count_in(stream ? j->stream : j->dgrams, s);
+        pthread_mutex_unlock(&j->mu);
+    }
+    return n;
+}
+
+static void
+journal_wait_state(struct journal *j, int listening)
+{
+    j->want_listening = listening;
+    for (int i = 0; i < 500 && j->listening != listening; i++)
+        usleep(10000);
+    ck_assert_int_eq(j->listening, listening);
+}
+
+/* Under systemd (stderr the journal's stream, /dev/log journald's): every
+ * line goes once, over the daemon's own stream, as mail.info from
+ * "authrelay", each with its severity; none to stderr, none as a
+ * datagram. journald gone: /dev/log takes the lines; back: the stream
+ * again. */
+START_TEST(test_journal)
+{
+    struct journal j;
+    if (!journal_open(&j)) {
+        fprintf(stderr, "test_journal: a syslog daemon runs here: skipped\n");
+        return;
+    }
+    char want[240];
+    start_daemon_under_journal();
+    enum { SESSIONS = 5, TXNS = 10 };
+    log_sessions(SESSIONS, TXNS);
+    snprintf(want, sizeof(want), "<6>NOQUEUE: rcpt=<r%d@remote.test> ",
+             SESSIONS * TXNS - 1);
+    ck_assert_int_eq(journal_count(&j, true, want), 1);
+    pthread_mutex_lock(&j.mu);
+    const char head[] = "authrelay\n\n22\n1\n0\n0\n0\n";
+    ck_assert_msg(j.stream && strncmp(j.stream, head, strlen(head)) == 0,
+                  "stream header: %.40s", j.stream ? j.stream : "(none)");
+    pthread_mutex_unlock(&j.mu);
+    for (int n = 0; n < SESSIONS * TXNS; n++) {
+        snprintf(want, sizeof(want),
+                 "\n<6>NOQUEUE: rcpt=<u%d@example.com> decision=accept "
+                 "rule=local client=host.stranger.test[192.0.2.99] auth=- "
+                 "from=<a@remote.test>\n",
+                 n);
+        ck_assert_msg(journal_count(&j, true, want) == 1, "not once: %s", want);
+        snprintf(want, sizeof(want), "rcpt=<r%d@remote.test> decision=reject",
+                 n);
+        ck_assert_int_eq(journal_count(&j, true, want), 1);
+    }
+    ck_assert_int_eq(journal_count(&j, true, "<6>authrelay-milter "), 1);
+    ck_assert_int_eq(j.accepted, 1);
+    pthread_mutex_lock(&j.mu);
+    ck_assert_int_eq(count_in(j.dgrams, "decision="), 0);
+    pthread_mutex_unlock(&j.mu);
+    ck_assert_int_eq(log_count("decision="), 0);
+
+    /* journald goes away: the lines go to /dev/log */
+    journal_wait_state(&j, 0);
+    expect("<gone@remote.test>", RELAY_TEXT, NULL);
+    ck_assert_int_eq(
+        journal_count(&j, false, "]: NOQUEUE: rcpt=<gone@remote.test> "), 1);
+    /* and it comes back: the stream again, within a second or two */
+    journal_wait_state(&j, 1);
+    sleep(2);
+    expect("<back@remote.test>", RELAY_TEXT, NULL);
+    ck_assert_int_eq(
+        journal_count(&j, true, "<6>NOQUEUE: rcpt=<back@remote.test> "), 1);
+    ck_assert_int_eq(j.accepted, 2);
+
+    stop_daemon();
+    ck_assert_int_eq(journal_count(&j, true, "<6>authrelay-milter stopping"),
+                     1);
+    unsetenv("JOURNAL_STREAM");
+    journal_close(&j);
 }
 END_TEST
 
@@ -1470,6 +1730,7 @@ suite(void)
     tcase_add_test(tc, test_out_of_memory);
     tcase_add_test(tc, test_hundred_reloads);
     tcase_add_test(tc, test_syslog);
+    tcase_add_test(tc, test_journal);
     tcase_add_test(tc, test_unreadable_policy);
     tcase_add_test(tc, test_stop_deadline);
     suite_add_tcase(s, tc);

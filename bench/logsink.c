@@ -150,6 +150,10 @@ main(int argc, char **argv)
         made_dir = mkdir(JOURNAL_DIR, 0755) == 0;
         dg = bind_unix(JOURNAL_DEVLOG, SOCK_DGRAM);
         listener = bind_unix(JOURNAL_STREAM, SOCK_STREAM);
+        struct stat st;
+        if (lstat("/dev/log", &st) == 0 && S_ISLNK(st.st_mode) &&
+            stat("/dev/log", &st) < 0)
+            unlink("/dev/log"); /* a link to nothing, left by a stand-in */
         made_link = symlink(JOURNAL_DEVLOG, "/dev/log") == 0;
     } else {
         dg = bind_unix(argv[1], SOCK_DGRAM);

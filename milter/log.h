@@ -4,10 +4,13 @@
  * text is passed through ar_log_clean() first so that no control character
  * reaches a log file.
  *
- * Lines go to /dev/log from a socket of our own, formatted in a buffer of
- * the calling thread, then queued for a writer thread that sends a few
- * milliseconds' worth in one system call: one log line per recipient
- * would otherwise cost a send and a wakeup of the syslog daemon each.
+ * Lines are formatted in a buffer of the calling thread, then queued for
+ * a writer thread that sends a few milliseconds' worth in one system
+ * call: one log line per recipient would otherwise cost a send and a
+ * wakeup of the syslog daemon each. Where systemd-journald is the syslog
+ * daemon the writer sends them over a stream of our own to it (one write
+ * for the batch); elsewhere, or while journald is away, as datagrams to
+ * /dev/log from a socket of our own.
  * Thread-safe.
  */
 #ifndef AR_LOG_H

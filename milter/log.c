@@ -418,9 +418,13 @@ line_begin(int prio)
         stamp_time = now;
         stamp_pid = pid;
     }
-    int n = snprintf(l->buf, sizeof(l->buf), "<%d>", LOG_MAIL | LOG_PRI(prio));
-    memcpy(l->buf + n, stamp, stamp_len);
-    l->head = l->len = (size_t)n + stamp_len;
+    _Static_assert(LOG_MAIL >= 10 && (LOG_MAIL | 7) < 100, "two digits");
+    int pri = LOG_MAIL | LOG_PRI(prio);
+    char *b = l->buf;
+    b[0] = '<', b[1] = (char)('0' + pri / 10), b[2] = (char)('0' + pri % 10);
+    b[3] = '>';
+    memcpy(b + 4, stamp, stamp_len);
+    l->head = l->len = 4 + stamp_len;
     return l;
 }
 

@@ -1434,14 +1434,27 @@ END_TEST
 #define JOURNAL_DEVLOG JOURNAL_DIR "/dev-log"
 #define JOURNAL_STDOUT JOURNAL_DIR "/stdout"
 
+/* Every daemon on the machine finds the stand-in (another suite's too):
+ * each stream is kept with its sender's pid, and only the test's daemon's
+ * are looked at. */
+#define JSTREAMS 32
+
+struct jstream {
+    int fd; /* -1 once closed */
+    pid_t pid;
+    char *text;
+    size_t len, cap;
+};
+
 struct journal {
-    int lock, dg, listener, streams[8], nstreams;
+    int lock, dg, listener, nstreams;
     bool made_run, made_dir;
-    atomic_int stop, want_listening, listening, accepted;
+    atomic_int stop, want_listening, listening;
     pthread_t t;
     pthread_mutex_t mu;
-    char *dgrams, *stream; /* datagrams one a line; the streams' bytes */
-    size_t dlen, dcap, slen, scap;
+    struct jstream streams[JSTREAMS];
+    char *dgrams; /* one a line */
+    size_t dlen, dcap;
 };
 
 static void
@@ -1456,8 +1469,8 @@ journal_listen(struct journal *j, bool on)
     close(j->listener); /* journald is gone: its streams with it */
     unlink(JOURNAL_STDOUT);
     for (int i = 0; i < j->nstreams; i++)
-        close(j->streams[i]);
-    j->nstreams = 0;
+        if (j->streams[i].fd >= 0)
+            close(j->streams[i].fd), j->streams[i].fd = -1;
 }
 
 static void *
@@ -1470,27 +1483,41 @@ journal_main(void *arg)
             journal_listen(j, j->want_listening);
             j->listening = j->want_listening;
         }
-        struct pollfd p[10] = {
+        struct pollfd p[2 + JSTREAMS] = {
             {.fd = j->dg, .events = POLLIN},
             {.fd = j->listening ? j->listener : -1, .events = POLLIN}};
         for (int i = 0; i < j->nstreams; i++)
-            p[2 + i] = (struct pollfd){.fd = j->streams[i], .events = POLLIN};
+            p[2 + i] =
+                (struct pollfd){.fd = j->streams[i].fd, .events = POLLIN};
         if (poll(p, 2 + (nfds_t)j->nstreams, 50) <= 0)
             continue;
         ssize_t n;
         pthread_mutex_lock(&j->mu);
         while ((n = recv(j->dg, buf, sizeof(buf), MSG_DONTWAIT)) > 0)
             append(&j->dgrams, &j->dlen, &j->dcap, buf, (size_t)n, true);
-        for (int i = 0; i < j->nstreams; i++)
-            while ((n = recv(j->streams[i], buf, sizeof(buf), MSG_DONTWAIT)) >
-                   0)
-                append(&j->stream, &j->slen, &j->scap, buf, (size_t)n, false);
+        for (int i = 0; i < j->nstreams; i++) {
+            struct jstream *js = &j->streams[i];
+            while (js->fd >= 0 &&
+                   (n = recv(js->fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0)
+                append(&js->text, &js->len, &js->cap, buf, (size_t)n, false);
+            if (js->fd >= 0 && n == 0) /* the daemon closed it */
+                close(js->fd), js->fd = -1;
+        }
         pthread_mutex_unlock(&j->mu);
         int fd;
-        if (p[1].revents && j->nstreams < 8 &&
+        struct ucred uc;
+        socklen_t ul = sizeof(uc);
+        if (p[1].revents &&
             (fd = accept4(j->listener, NULL, NULL, SOCK_CLOEXEC)) >= 0) {
-            j->streams[j->nstreams++] = fd;
-            j->accepted++;
+            if (j->nstreams < JSTREAMS &&
+                getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &ul) == 0) {
+                pthread_mutex_lock(&j->mu);
+                j->streams[j->nstreams++] =
+                    (struct jstream){.fd = fd, .pid = uc.pid};
+                pthread_mutex_unlock(&j->mu);
+            } else {
+                close(fd);
+            }
         }
     }
     return NULL;
@@ -1541,23 +1568,49 @@ journal_close(struct journal *j)
     if (j->made_run)
         rmdir("/run/systemd");
     free(j->dgrams);
-    free(j->stream);
+    for (int i = 0; i < j->nstreams; i++)
+        free(j->streams[i].text);
     close(j->lock);
 }
 
-/* occurrences of s in the stream (or the datagrams), after waiting up to
- * 5 s for the first */
+/* occurrences of s in what pid sent over its streams (pid 0: in the
+ * datagrams), after waiting up to 5 s for the first */
 static int
-journal_count(struct journal *j, bool stream, const char *s)
+journal_count(struct journal *j, pid_t pid, const char *s)
 {
     int n = 0;
     for (int i = 0; i < 500 && n == 0; i++) {
         if (i)
             usleep(10000);
         pthread_mutex_lock(&j->mu);
-        n = count_in(stream ? j->stream : j->dgrams, s);
+        if (pid == 0)
+            n = count_in(j->dgrams, s);
+        for (int k = 0; pid && k < j->nstreams; k++)
+            if (j->streams[k].pid == pid)
+                n += count_in(j->streams[k].text, s);
         pthread_mutex_unlock(&j->mu);
     }
+    return n;
+}
+
+/* the streams pid opened, each checked to begin with the header that
+ * names it authrelay, facility mail, severity info, with a severity on
+ * each line and journald's own forwarding */
+static int
+journal_streams(struct journal *j, pid_t pid)
+{
+    static const char head[] = "authrelay\n\n22\n1\n0\n0\n0\n";
+    int n = 0;
+    pthread_mutex_lock(&j->mu);
+    for (int k = 0; k < j->nstreams; k++) {
+        const char *t = j->streams[k].text ? j->streams[k].text : "";
+        if (j->streams[k].pid != pid)
+            continue;
+        n++;
+        ck_assert_msg(strncmp(t, head, strlen(head)) == 0,
+                      "stream header: %.40s", t);
+    }
+    pthread_mutex_unlock(&j->mu);
     return n;
 }
 
@@ -1578,56 +1631,54 @@ journal_wait_state(struct journal *j, int listening)
 START_TEST(test_journal)
 {
     struct journal j;
+    stop_daemon(); /* before journald "starts": it would find it */
     if (!journal_open(&j)) {
         fprintf(stderr, "test_journal: a syslog daemon runs here: skipped\n");
         return;
     }
     char want[240];
     start_daemon_under_journal();
+    pid_t pid = daemon_pid;
     enum { SESSIONS = 5, TXNS = 10 };
     log_sessions(SESSIONS, TXNS);
     snprintf(want, sizeof(want), "<6>NOQUEUE: rcpt=<r%d@remote.test> ",
              SESSIONS * TXNS - 1);
-    ck_assert_int_eq(journal_count(&j, true, want), 1);
-    pthread_mutex_lock(&j.mu);
-    const char head[] = "authrelay\n\n22\n1\n0\n0\n0\n";
-    ck_assert_msg(j.stream && strncmp(j.stream, head, strlen(head)) == 0,
-                  "stream header: %.40s", j.stream ? j.stream : "(none)");
-    pthread_mutex_unlock(&j.mu);
+    ck_assert_int_eq(journal_count(&j, pid, want), 1);
+    ck_assert_int_eq(journal_streams(&j, pid), 1);
     for (int n = 0; n < SESSIONS * TXNS; n++) {
         snprintf(want, sizeof(want),
                  "\n<6>NOQUEUE: rcpt=<u%d@example.com> decision=accept "
                  "rule=local client=host.stranger.test[192.0.2.99] auth=- "
                  "from=<a@remote.test>\n",
                  n);
-        ck_assert_msg(journal_count(&j, true, want) == 1, "not once: %s", want);
+        ck_assert_msg(journal_count(&j, pid, want) == 1, "not once: %s", want);
         snprintf(want, sizeof(want), "rcpt=<r%d@remote.test> decision=reject",
                  n);
-        ck_assert_int_eq(journal_count(&j, true, want), 1);
+        ck_assert_int_eq(journal_count(&j, pid, want), 1);
     }
-    ck_assert_int_eq(journal_count(&j, true, "<6>authrelay-milter "), 1);
-    ck_assert_int_eq(j.accepted, 1);
+    ck_assert_int_eq(journal_count(&j, pid, "<6>authrelay-milter "), 1);
+    snprintf(want, sizeof(want), "authrelay[%ld]: NOQUEUE", (long)pid);
     pthread_mutex_lock(&j.mu);
-    ck_assert_int_eq(count_in(j.dgrams, "decision="), 0);
+    ck_assert_int_eq(count_in(j.dgrams, want), 0);
     pthread_mutex_unlock(&j.mu);
     ck_assert_int_eq(log_count("decision="), 0);
 
     /* journald goes away: the lines go to /dev/log */
     journal_wait_state(&j, 0);
     expect("<gone@remote.test>", RELAY_TEXT, NULL);
-    ck_assert_int_eq(
-        journal_count(&j, false, "]: NOQUEUE: rcpt=<gone@remote.test> "), 1);
+    snprintf(want, sizeof(want),
+             "authrelay[%ld]: NOQUEUE: rcpt=<gone@remote.test> ", (long)pid);
+    ck_assert_int_eq(journal_count(&j, 0, want), 1);
     /* and it comes back: the stream again, within a second or two */
     journal_wait_state(&j, 1);
     sleep(2);
     expect("<back@remote.test>", RELAY_TEXT, NULL);
     ck_assert_int_eq(
-        journal_count(&j, true, "<6>NOQUEUE: rcpt=<back@remote.test> "), 1);
-    ck_assert_int_eq(j.accepted, 2);
+        journal_count(&j, pid, "<6>NOQUEUE: rcpt=<back@remote.test> "), 1);
+    ck_assert_int_eq(journal_streams(&j, pid), 2);
 
     stop_daemon();
-    ck_assert_int_eq(journal_count(&j, true, "<6>authrelay-milter stopping"),
-                     1);
+    ck_assert_int_eq(journal_count(&j, pid, "<6>authrelay-milter stopping"), 1);
     unsetenv("JOURNAL_STREAM");
     journal_close(&j);
 }

@@ -44,6 +44,10 @@ const char *ar_domainset_match(const struct ar_domainset *s, const char *domain,
 const char *ar_domainset_match_name(const struct ar_domainset *s,
                                     const char *name);
 
+/* ar_domainset_seal - the set is complete: lay it out for lookups (a big
+ * one on huge pages); adding afterwards still works */
+void ar_domainset_seal(struct ar_domainset *s);
+
 size_t ar_domainset_count(const struct ar_domainset *s);
 
 /*

@@ -1104,6 +1104,7 @@ load_text(const char *name, const char *text, size_t len, const char *dir,
     free(ld.lines);
     free(ld.text);
     free(ld.dir);
+    ar_domainset_seal(ld.p->local_domains);
     for (size_t i = 0; i < ld.p->nexc; i++)
         ld.p->uses_helo |= ld.p->exc[i].helo != NULL;
     if (d->nerrors == errors_before && !d->oom && ld.p->nexc > 0 &&

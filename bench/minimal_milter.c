@@ -3,8 +3,8 @@
  * filter can do to close a relay. It asks for RCPT only (MAIL with no
  * reply, for its macros), and rejects a recipient whose domain does not
  * end in ".example" unless {auth_authen} is set. No policy, no logging;
- * with -l, one syslog(3) line per recipient (the least a filter that logs
- * each decision, as authrelay must, can do).
+ * with -l, one syslog(3) line per recipient (a filter that logs each
+ * decision, as authrelay must, the usual way).
  * usage: minimal_milter [-l] SOCKET
  */
 #include <libmilter/mfapi.h>

@@ -193,9 +193,10 @@ journal_close(void)
 
 /* ---- the writer thread --------------------------------------------------
  * Threads that log a decision append the line to the front queue; the
- * writer swaps queues and sends the lines of a few milliseconds in one
- * sendmmsg(). Under load that is one system call (and one wakeup of the
- * syslog daemon) per batch instead of per recipient. A line that finds
+ * writer swaps queues and sends the lines of a few milliseconds at once:
+ * one write to journald's stream, or sendmmsg() to /dev/log. Under load
+ * that is one system call (and one wakeup of the syslog daemon) per
+ * batch instead of per recipient. A line that finds
  * the queue full, or no writer running, is sent at once by its thread:
  * nothing is dropped and nobody waits for the writer. */
 #define QUEUE_BYTES (128 * 1024)
@@ -243,11 +244,13 @@ enqueue(const char *line, size_t len, size_t head, bool stderr_if_lost)
     return queued;
 }
 
-/* the length of the record at r, and where its message starts */
+/* the length of the line of the record at r; where its message starts
+ * (head may be NULL) */
 static size_t
 record(const unsigned char *r, size_t *head)
 {
-    *head = r[2] & ~REC_STDERR;
+    if (head)
+        *head = r[2] & ~REC_STDERR;
     return (size_t)r[0] << 8 | r[1];
 }
 
@@ -298,14 +301,14 @@ send_queue(struct queue *q)
 {
     struct mmsghdr m[MMSG_MAX];
     struct iovec iov[MMSG_MAX];
-    unsigned char head[MMSG_MAX];
+    const unsigned char *rec[MMSG_MAX];
     size_t off = stream_queue(q, 0);
     while (off < q->used) {
         unsigned n = 0;
         for (; n < MMSG_MAX && off < q->used; n++) {
             const unsigned char *r = (const unsigned char *)q->buf + off;
-            size_t len = (size_t)r[0] << 8 | r[1];
-            head[n] = r[2];
+            size_t len = record(r, NULL);
+            rec[n] = r;
             iov[n] = (struct iovec){(void *)(r + REC_HEAD), len};
             m[n] = (struct mmsghdr){
                 .msg_hdr = {.msg_iov = &iov[n], .msg_iovlen = 1}};
@@ -316,10 +319,10 @@ send_queue(struct queue *q)
         /* what syslog did not take goes line by line (with a reconnect),
          * and to stderr where that was left to syslog */
         for (unsigned i = sent < 0 ? 0 : (unsigned)sent; i < n; i++) {
-            const char *line = iov[i].iov_base;
-            size_t h = head[i] & ~REC_STDERR;
-            if (!send_line(line, iov[i].iov_len) && (head[i] & REC_STDERR))
-                write_stderr(line + h, iov[i].iov_len - h);
+            size_t h, len = record(rec[i], &h);
+            const char *line = (const char *)rec[i] + REC_HEAD;
+            if (!send_line(line, len) && (rec[i][2] & REC_STDERR))
+                write_stderr(line + h, len - h);
         }
     }
 }

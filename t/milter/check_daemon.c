@@ -1277,28 +1277,37 @@ live(const char *path, int type)
     return fd >= 0;
 }
 
+/* /dev/log for this test alone: the daemon suites' lock held (its
+ * descriptor returned) and nothing at /dev/log (a socket or link that
+ * nobody answers on, left by a test, removed); -1 and no lock if a live
+ * syslog daemon, or anything else, is there */
+static int
+devlog_take(void)
+{
+    int lock = open("/tmp/authrelay-test-devlog.lock", O_RDWR | O_CREAT, 0600);
+    ck_assert_int_ge(lock, 0);
+    flock(lock, LOCK_EX);
+    struct stat st;
+    if (lstat(DEVLOG, &st) == 0) {
+        if (!(S_ISSOCK(st.st_mode) || S_ISLNK(st.st_mode)) ||
+            live(DEVLOG, SOCK_DGRAM)) {
+            close(lock);
+            return -1;
+        }
+        unlink(DEVLOG);
+    }
+    return lock;
+}
+
 /* false (and nothing bound) if a live syslog daemon owns /dev/log */
 static bool
 sink_open(struct sink *k)
 {
     memset(k, 0, sizeof(*k));
-    k->lock = open("/tmp/authrelay-test-devlog.lock", O_RDWR | O_CREAT, 0600);
-    ck_assert_int_ge(k->lock, 0);
-    flock(k->lock, LOCK_EX);
-    struct sockaddr_un sun = {.sun_family = AF_UNIX};
-    strcpy(sun.sun_path, DEVLOG);
-    k->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    struct stat st;
-    if (lstat(DEVLOG, &st) == 0) {
-        if (!(S_ISSOCK(st.st_mode) || S_ISLNK(st.st_mode)) ||
-            live(DEVLOG, SOCK_DGRAM)) {
-            close(k->fd);
-            close(k->lock);
-            return false;
-        }
-        unlink(DEVLOG); /* nobody listens there: left by a test */
-    }
-    ck_assert_int_eq(bind(k->fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+    if ((k->lock = devlog_take()) < 0)
+        return false;
+    k->fd = unix_socket(DEVLOG, SOCK_DGRAM, true);
+    ck_assert_int_ge(k->fd, 0);
     chmod(DEVLOG, 0666);
     struct timeval tv = {0, 100000};
     setsockopt(k->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
@@ -1528,17 +1537,12 @@ static bool
 journal_open(struct journal *j)
 {
     memset(j, 0, sizeof(*j));
-    j->lock = open("/tmp/authrelay-test-devlog.lock", O_RDWR | O_CREAT, 0600);
-    ck_assert_int_ge(j->lock, 0);
-    flock(j->lock, LOCK_EX);
-    if (live(DEVLOG, SOCK_DGRAM) || live(JOURNAL_STDOUT, SOCK_STREAM)) {
+    if ((j->lock = devlog_take()) < 0)
+        return false;
+    if (live(JOURNAL_STDOUT, SOCK_STREAM)) {
         close(j->lock);
         return false;
     }
-    struct stat st;
-    if (lstat(DEVLOG, &st) == 0 &&
-        (S_ISSOCK(st.st_mode) || S_ISLNK(st.st_mode)))
-        unlink(DEVLOG); /* left by a test: nobody answers there */
     j->made_run = mkdir("/run/systemd", 0755) == 0;
     j->made_dir = mkdir(JOURNAL_DIR, 0755) == 0;
     unlink(JOURNAL_DEVLOG);

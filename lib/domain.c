@@ -100,6 +100,58 @@ bad:
     return -1;
 }
 
+/* what an octet is to a domain name (one table look-up a character on
+ * the path of every recipient) */
+enum {
+    K_LETTER = 1,
+    K_UPPER = 2,
+    K_DIGIT = 4,
+    K_HYPHEN = 8,
+    K_DOT = 16,
+    K_HIGH = 32
+};
+static const unsigned char kind[256] = {['a' ... 'z'] = K_LETTER,
+                                        ['A' ... 'Z'] = K_LETTER | K_UPPER,
+                                        ['0' ... '9'] = K_DIGIT,
+                                        ['-'] = K_HYPHEN,
+                                        ['.'] = K_DOT,
+                                        [0x80 ... 0xff] = K_HIGH};
+
+/* Check the labels of in[start..len) (no trailing dot), writing each
+ * octet in normal form to out at the same offset as it goes; NULL, or what
+ * is wrong. *high: a non-ASCII octet was seen. */
+static const char *
+labels(const char *in, size_t start, size_t len, char *out, bool *high)
+{
+    size_t label = 0;
+    for (size_t i = start; i < len; i++) {
+        unsigned char c = (unsigned char)in[i];
+        unsigned k = kind[c];
+        out[i] = (char)(k & K_UPPER ? c + ('a' - 'A') : c);
+        if (k & K_DOT) {
+            if (label == 0)
+                return "empty label in domain";
+            if (in[i - 1] == '-')
+                return "label ends with a hyphen";
+            label = 0;
+            continue;
+        }
+        if (k == 0)
+            return "invalid character in domain";
+        if (k & K_HIGH)
+            *high = true;
+        else if ((k & K_HYPHEN) && label == 0)
+            return "label starts with a hyphen";
+        if (++label > AR_LABEL_MAX)
+            return "label longer than 63 octets";
+    }
+    if (label == 0)
+        return "empty label in domain";
+    if (in[len - 1] == '-')
+        return "label ends with a hyphen";
+    return NULL;
+}
+
 int
 ar_domain_normalize(const char *in, size_t len, unsigned flags, char *out,
                     size_t *outlen, const char **why)
@@ -144,48 +196,19 @@ ar_domain_normalize(const char *in, size_t len, unsigned flags, char *out,
         *why = "domain longer than 255 octets";
         return -1;
     }
-    if (!ar_utf8_valid((const unsigned char *)in + start, len - start)) {
-        *why = "domain is not valid UTF-8";
+    /* one pass checks the labels and writes the normal form; the UTF-8
+     * check, a second pass, only where there is a non-ASCII octet, or an
+     * error (a domain that is not UTF-8 is reported as such first) */
+    bool high = false;
+    const char *bad = labels(in, start, len, out, &high);
+    if ((bad || high) &&
+        !ar_utf8_valid((const unsigned char *)in + start, len - start))
+        bad = "domain is not valid UTF-8";
+    if (bad) {
+        *why = bad;
         return -1;
     }
-    size_t label = 0;
-    for (size_t i = start; i < len; i++) {
-        unsigned char c = (unsigned char)in[i];
-        if (c == '.') {
-            if (label == 0) {
-                *why = "empty label in domain";
-                return -1;
-            }
-            if (in[i - 1] == '-') {
-                *why = "label ends with a hyphen";
-                return -1;
-            }
-            label = 0;
-            continue;
-        }
-        if (c == '-' && label == 0) {
-            *why = "label starts with a hyphen";
-            return -1;
-        }
-        if (!is_alnum(c) && c != '-' && c < 0x80) {
-            *why = "invalid character in domain";
-            return -1;
-        }
-        if (++label > AR_LABEL_MAX) {
-            *why = "label longer than 63 octets";
-            return -1;
-        }
-    }
-    if (label == 0) {
-        *why = "empty label in domain";
-        return -1;
-    }
-    if (in[len - 1] == '-') {
-        *why = "label ends with a hyphen";
-        return -1;
-    }
-    for (size_t i = 0; i < len; i++)
-        out[i] = ar_lower(in[i]);
+    out[0] = ar_lower(in[0]); /* the leading dot of a suffix, if any */
     out[len] = '\0';
     *outlen = len;
     return 0;

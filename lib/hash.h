@@ -9,15 +9,21 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* ar_hash_add - the hash of what h is the hash of, followed by s */
 static inline uint32_t
-ar_hash(const char *s, size_t len)
+ar_hash_add(uint32_t h, const char *s, size_t len)
 {
-    uint32_t h = 2166136261u;
     for (size_t i = 0; i < len; i++) {
         h ^= (unsigned char)s[i];
         h *= 16777619u;
     }
     return h;
+}
+
+static inline uint32_t
+ar_hash(const char *s, size_t len)
+{
+    return ar_hash_add(2166136261u, s, len);
 }
 
 #endif

@@ -66,16 +66,39 @@ ar_ip_from_sockaddr(const struct sockaddr *sa, struct ar_ip *ip)
     }
 }
 
+/* dotted quad of the low 32 bits (inet_ntop formats through sprintf,
+ * and the daemon formats every client's address) */
+static void
+format_v4(uint32_t v, char *buf, size_t size)
+{
+    char t[16];
+    size_t n = 0;
+    for (int shift = 24; shift >= 0; shift -= 8) {
+        unsigned o = (v >> shift) & 0xff;
+        if (o >= 100)
+            t[n++] = (char)('0' + o / 100);
+        if (o >= 10)
+            t[n++] = (char)('0' + o / 10 % 10);
+        t[n++] = (char)('0' + o % 10);
+        t[n++] = shift ? '.' : '\0';
+    }
+    if (size >= n)
+        memcpy(buf, t, n);
+    else if (size > 0)
+        buf[0] = '\0';
+}
+
 static void
 format_addr(ar_u128 a, bool as_v4, char *buf, size_t size)
 {
     unsigned char b[16];
+    if (as_v4) {
+        format_v4((uint32_t)a, buf, size);
+        return;
+    }
     for (int i = 15; i >= 0; i--, a >>= 8)
         b[i] = (unsigned char)a;
-    if (as_v4)
-        inet_ntop(AF_INET, b + 12, buf, (socklen_t)size);
-    else
-        inet_ntop(AF_INET6, b, buf, (socklen_t)size);
+    inet_ntop(AF_INET6, b, buf, (socklen_t)size);
 }
 
 void

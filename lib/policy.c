@@ -24,17 +24,19 @@ ar_decision_name(enum ar_decision d)
     return "?";
 }
 
-static void tr(const struct ar_trace *t, const char *fmt, ...)
+static void trace_line(const struct ar_trace *t, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* a line of the trace, if one is wanted; without one (the daemon) the
+ * arguments are not even gathered */
+#define tr(t, ...) ((t) ? trace_line((t), __VA_ARGS__) : (void)0)
+
 static void
-tr(const struct ar_trace *t, const char *fmt, ...)
+trace_line(const struct ar_trace *t, const char *fmt, ...)
 {
     char buf[1024];
     va_list ap;
 
-    if (t == NULL)
-        return;
     va_start(ap, fmt);
     vsnprintf(buf, sizeof(buf), fmt, ap);
     va_end(ap);

@@ -46,14 +46,18 @@ static void
 set_reply(SMFICTX *ctx, const char *code, const char *xcode, const char *text)
 {
     char buf[2 * 400 + 1];
-    size_t n = 0;
-    for (const char *p = text; *p && n + 2 < sizeof(buf); p++) {
-        if (*p == '%')
-            buf[n++] = '%';
-        buf[n++] = *p;
+    if (strchr(text, '%')) {
+        size_t n = 0;
+        for (const char *p = text; *p && n + 2 < sizeof(buf); p++) {
+            if (*p == '%')
+                buf[n++] = '%';
+            buf[n++] = *p;
+        }
+        buf[n] = '\0';
+        text = buf;
     }
-    buf[n] = '\0';
-    if (smfi_setreply(ctx, (char *)code, (char *)xcode, buf) != MI_SUCCESS)
+    if (smfi_setreply(ctx, (char *)code, (char *)xcode, (char *)text) !=
+        MI_SUCCESS)
         ar_log(LOG_WARNING, "%s: smfi_setreply(%s %s) failed", queue_id(ctx),
                code, xcode);
 }
@@ -131,9 +135,9 @@ decision_word(enum ar_decision d, bool only_reported)
 }
 
 /* one log line and one count per decision (SPEC §6); rcpt NULL: the
- * sender-login decision at MAIL FROM */
+ * sender-login decision at MAIL FROM; qid: queue_id() */
 static void
-log_decision(SMFICTX *ctx, const struct ar_conn *c, const char *rcpt,
+log_decision(const char *qid, const struct ar_conn *c, const char *rcpt,
              const char *auth, const char *decision, const char *rule,
              bool exception)
 {
@@ -143,7 +147,7 @@ log_decision(SMFICTX *ctx, const struct ar_conn *c, const char *rcpt,
         rule = "-";
     /* the SPEC's line; for the sender-login decision it starts with the
      * sender and has no rcpt= */
-    const char *line[] = {queue_id(ctx),
+    const char *line[] = {qid,
                           rcpt ? ": rcpt=" : ": from=",
                           rcpt ? ar_log_clean(rcpt, r, sizeof(r)) : c->from_log,
                           " decision=",
@@ -297,18 +301,23 @@ ar_cb_envfrom(SMFICTX *ctx, char **argv)
     const char *auth = macro(ctx, "{auth_authen}");
     if (auth && *auth == '\0')
         auth = NULL;
-    if (auth == NULL && !atomic_load(&ar_d.warned_mail_macros) &&
-        macro(ctx, "{auth_type}") == NULL &&
-        macro(ctx, "{mail_addr}") == NULL &&
-        first_time(&ar_d.warned_mail_macros))
-        ar_log(LOG_WARNING,
-               "the MTA sent none of the MAIL FROM macros authrelay asks "
-               "for (%s): authenticated clients will look "
-               "unauthenticated. Postfix: milter_protocol = 6 and "
-               "milter_mail_macros = i {auth_type} {auth_authen} "
-               "{mail_addr} (or milter_macro_defaults); Sendmail: "
-               "confMILTER_MACROS_ENVFROM must include {auth_authen}",
-               MACROS_ENVFROM);
+    /* Does the MTA send the MAIL macros at all? Looked at on the first
+     * unauthenticated MAIL of each connection; warned about once. */
+    if (auth == NULL && !c->mail_macros_checked) {
+        c->mail_macros_checked = true;
+        if (!atomic_load(&ar_d.warned_mail_macros) &&
+            macro(ctx, "{auth_type}") == NULL &&
+            macro(ctx, "{mail_addr}") == NULL &&
+            first_time(&ar_d.warned_mail_macros))
+            ar_log(LOG_WARNING,
+                   "the MTA sent none of the MAIL FROM macros authrelay asks "
+                   "for (%s): authenticated clients will look "
+                   "unauthenticated. Postfix: milter_protocol = 6 and "
+                   "milter_mail_macros = i {auth_type} {auth_authen} "
+                   "{mail_addr} (or milter_macro_defaults); Sendmail: "
+                   "confMILTER_MACROS_ENVFROM must include {auth_authen}",
+                   MACROS_ENVFROM);
+    }
     if (auth == NULL)
         return ok;
 
@@ -319,8 +328,8 @@ ar_cb_envfrom(SMFICTX *ctx, char **argv)
         return ok;
     bool report = ar_policy_sender_login_report(c->policy) ||
                   ar_policy_mode(c->policy) == AR_MODE_REPORT;
-    log_decision(ctx, c, NULL, auth, decision_word(v.decision, report), v.rule,
-                 false);
+    log_decision(queue_id(ctx), c, NULL, auth,
+                 decision_word(v.decision, report), v.rule, false);
     if (report)
         return ok;
     if (ok == SMFIS_NOREPLY) { /* refuse each RCPT instead */
@@ -355,7 +364,7 @@ ar_cb_envrcpt(SMFICTX *ctx, char **argv)
     r.client_name_verified = c->name_verified;
     r.helo = c->have_helo ? c->helo : NULL;
     r.auth_authen = macro(ctx, "{auth_authen}"); /* MAIL's, or RCPT's */
-    r.auth_type = macro(ctx, "{auth_type}");
+    /* r.auth_type is left NULL: no rule reads it */
     r.mail_from = c->mail_from;
     r.rcpt = argv[0] ? argv[0] : "";
     r.rcpt_mailer = macro(ctx, "{rcpt_mailer}");
@@ -363,11 +372,12 @@ ar_cb_envrcpt(SMFICTX *ctx, char **argv)
     ar_policy_eval(c->policy, &r, &v);
 
     bool report = ar_policy_mode(c->policy) == AR_MODE_REPORT;
+    const char *qid = queue_id(ctx);
     for (size_t k = 0; k < v.ndry; k++)
-        log_decision(ctx, c, r.rcpt, r.auth_authen,
+        log_decision(qid, c, r.rcpt, r.auth_authen,
                      decision_word(v.dry[k].decision, true), v.dry[k].rule,
                      true);
-    log_decision(ctx, c, r.rcpt, r.auth_authen,
+    log_decision(qid, c, r.rcpt, r.auth_authen,
                  decision_word(v.decision, report && v.decision != AR_ACCEPT),
                  v.rule, v.rule_file != NULL); /* only exceptions have one */
     if (v.decision == AR_ACCEPT || report)

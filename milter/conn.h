@@ -27,6 +27,7 @@ struct ar_conn {
     char client_log[AR_NAME_MAX]; /* the name as logged: printable */
     bool name_verified;
     bool have_helo;
+    bool mail_macros_checked; /* whether the MTA sends MAIL macros at all */
     char helo[AR_NAME_MAX];
     /* transaction */
     struct ar_policy *policy; /* pinned at MAIL FROM; NULL outside one */

@@ -271,8 +271,9 @@ stream_queue(struct queue *q, size_t off)
             unsigned char *r = (unsigned char *)q->buf + end;
             size_t h, len = record(r, &h);
             char *line = (char *)r + REC_HEAD;
-            /* "<PRI>": the severity is its low three bits */
-            int pri = (int)strtol(line + 1, NULL, 10);
+            /* "<PRI>", two digits (line_begin): the severity is its low
+             * three bits */
+            int pri = (line[1] - '0') * 10 + (line[2] - '0');
             char *msg = line + h;
             size_t msg_len = len - h;
             /* a newline would end the journal's entry early */

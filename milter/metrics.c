@@ -4,12 +4,11 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "hash.h"
 #include <unistd.h>
 
 #include "hash.h"
@@ -19,7 +18,8 @@
 /* a small string-keyed hash table: "decision\x1frule" -> count, or
  * rule -> last match time */
 struct entry {
-    char *key;
+    char *key; /* NULL: a free slot */
+    uint32_t hash;
     double value;
 };
 
@@ -29,69 +29,123 @@ struct table {
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static struct table decisions, last_match;
+static struct table last_match;
 static uint64_t reloads_ok, reloads_failed;
 static char policy_sha[65];
 static double policy_load_seconds;
 
-static uint32_t
-hash(const char *s)
+/* Decisions, two per transaction, are counted in shards, one per CPU
+ * (NSHARDS at most): a session thread counts under the lock of its CPU's
+ * shard, so that lock and those counters stay in that CPU's cache instead
+ * of moving between CPUs at every recipient. Writing the metrics adds the
+ * shards up. */
+#define NSHARDS 16
+
+static struct shard {
+    pthread_mutex_t lock;
+    struct table decisions;
+} __attribute__((aligned(64)))
+shards[NSHARDS] = {[0 ... NSHARDS - 1] = {.lock = PTHREAD_MUTEX_INITIALIZER}};
+
+static bool
+grow(struct table *t)
 {
-    return ar_hash(s, strlen(s));
+    size_t nmask = t->v ? t->mask * 2 + 1 : 63;
+    struct entry *nv = calloc(nmask + 1, sizeof(*nv));
+    if (nv == NULL)
+        return false;
+    for (size_t i = 0; t->v && i <= t->mask; i++) {
+        if (t->v[i].key == NULL)
+            continue;
+        size_t j = t->v[i].hash & nmask;
+        while (nv[j].key)
+            j = (j + 1) & nmask;
+        nv[j] = t->v[i];
+    }
+    free(t->v);
+    t->v = nv;
+    t->mask = nmask;
+    return true;
 }
 
-/* the entry for key, created at 0 when new; NULL when out of memory */
+/* The entry for the key a, or "a\x1fb" when b is not NULL (a decision and
+ * its rule, hashed and compared as they are, joined only when new);
+ * created at 0 when new; NULL when out of memory. */
 static struct entry *
-slot(struct table *t, const char *key)
+slot(struct table *t, const char *a, const char *b)
 {
-    if ((t->n + 1) * 2 > (t->v ? t->mask + 1 : 0)) {
-        size_t nmask = t->v ? t->mask * 2 + 1 : 63;
-        struct entry *nv = calloc(nmask + 1, sizeof(*nv));
-        if (nv == NULL)
-            return NULL;
-        for (size_t i = 0; t->v && i <= t->mask; i++) {
-            if (t->v[i].key == NULL)
-                continue;
-            size_t j = hash(t->v[i].key) & nmask;
-            while (nv[j].key)
-                j = (j + 1) & nmask;
-            nv[j] = t->v[i];
-        }
-        free(t->v);
-        t->v = nv;
-        t->mask = nmask;
-    }
-    size_t i = hash(key) & t->mask;
-    for (; t->v[i].key; i = (i + 1) & t->mask)
-        if (strcmp(t->v[i].key, key) == 0)
-            return &t->v[i];
-    if ((t->v[i].key = strdup(key)) == NULL)
+    size_t an = strlen(a), bn = b ? strlen(b) : 0;
+    uint32_t h = ar_hash(a, an);
+    if (b)
+        h = ar_hash_add(ar_hash_add(h, "\x1f", 1), b, bn);
+    if ((t->n + 1) * 2 > (t->v ? t->mask + 1 : 0) && !grow(t))
         return NULL;
+    size_t i = h & t->mask;
+    for (; t->v[i].key; i = (i + 1) & t->mask) {
+        const char *k = t->v[i].key;
+        if (t->v[i].hash == h && strncmp(k, a, an) == 0 &&
+            (b ? k[an] == '\x1f' && strcmp(k + an + 1, b) == 0 : k[an] == '\0'))
+            return &t->v[i];
+    }
+    char *key = malloc(an + 1 + bn + 1);
+    if (key == NULL)
+        return NULL;
+    memcpy(key, a, an);
+    key[an] = '\0';
+    if (b) {
+        key[an] = '\x1f';
+        memcpy(key + an + 1, b, bn);
+        key[an + 1 + bn] = '\0';
+    }
+    t->v[i] = (struct entry){.key = key, .hash = h};
     t->n++;
     return &t->v[i];
+}
+
+static void
+table_free(struct table *t)
+{
+    for (size_t i = 0; t->v && i <= t->mask; i++)
+        free(t->v[i].key);
+    free(t->v);
+    *t = (struct table){0};
 }
 
 void
 ar_metrics_count(const char *decision, const char *rule)
 {
-    char key[256]; /* "decision\x1frule", cut to fit */
-    size_t d = strnlen(decision, 64), r = strnlen(rule, sizeof(key) - d - 2);
-    memcpy(key, decision, d);
-    key[d] = '\x1f';
-    memcpy(key + d + 1, rule, r);
-    key[d + 1 + r] = '\0';
-    pthread_mutex_lock(&lock);
-    struct entry *e = slot(&decisions, key);
+    int cpu = sched_getcpu();
+    struct shard *s = &shards[cpu > 0 ? (unsigned)cpu % NSHARDS : 0];
+    pthread_mutex_lock(&s->lock);
+    struct entry *e = slot(&s->decisions, decision, rule);
     if (e)
         e->value += 1;
-    pthread_mutex_unlock(&lock);
+    pthread_mutex_unlock(&s->lock);
+}
+
+/* the shards added up (under each shard's lock in turn) */
+static struct table
+decisions_total(void)
+{
+    struct table all = {0};
+    for (size_t k = 0; k < NSHARDS; k++) {
+        const struct table *t = &shards[k].decisions;
+        pthread_mutex_lock(&shards[k].lock);
+        for (size_t i = 0; t->v && i <= t->mask; i++) {
+            struct entry *e;
+            if (t->v[i].key && (e = slot(&all, t->v[i].key, NULL)) != NULL)
+                e->value += t->v[i].value;
+        }
+        pthread_mutex_unlock(&shards[k].lock);
+    }
+    return all;
 }
 
 void
 ar_metrics_matched(const char *rule, time_t when)
 {
     pthread_mutex_lock(&lock);
-    struct entry *e = slot(&last_match, rule);
+    struct entry *e = slot(&last_match, rule, NULL);
     if (e && (double)when > e->value)
         e->value = (double)when;
     pthread_mutex_unlock(&lock);
@@ -140,6 +194,7 @@ emit(FILE *f, bool help)
               "decisions, by decision and rule.\n"
               "# TYPE authrelay_decisions_total counter\n",
               f);
+    struct table decisions = decisions_total();
     for (size_t i = 0; decisions.v && i <= decisions.mask; i++) {
         const struct entry *e = &decisions.v[i];
         if (e->key == NULL)
@@ -150,6 +205,7 @@ emit(FILE *f, bool help)
                 "%.0f\n",
                 (int)(sep - e->key), e->key, sep + 1, e->value);
     }
+    table_free(&decisions);
     if (help)
         fputs("# HELP " AR_METRIC_LAST_MATCH " When an exception last "
               "matched (Unix time).\n"

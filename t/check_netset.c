@@ -142,6 +142,33 @@ START_TEST(test_sockaddr)
 }
 END_TEST
 
+/* IPv4 is formatted without inet_ntop: the same text, every octet value
+ * in every place; a buffer too small gets "" */
+START_TEST(test_format_v4)
+{
+    struct sockaddr_in s4 = {.sin_family = AF_INET};
+    struct ar_ip a;
+    char got[64], want[INET_ADDRSTRLEN];
+
+    for (unsigned o = 0; o < 256; o++)
+        for (int place = 0; place < 4; place++) {
+            unsigned char b[4] = {192, 0, 2, 7};
+            b[place] = (unsigned char)o;
+            memcpy(&s4.sin_addr, b, 4);
+            ar_ip_from_sockaddr((struct sockaddr *)&s4, &a);
+            ar_ip_format(&a, got, sizeof(got));
+            inet_ntop(AF_INET, b, want, sizeof(want));
+            ck_assert_str_eq(got, want);
+        }
+    inet_pton(AF_INET, "255.255.255.255", &s4.sin_addr);
+    ar_ip_from_sockaddr((struct sockaddr *)&s4, &a);
+    ar_ip_format(&a, got, 16);
+    ck_assert_str_eq(got, "255.255.255.255");
+    ar_ip_format(&a, got, 15);
+    ck_assert_str_eq(got, "");
+}
+END_TEST
+
 START_TEST(test_covers)
 {
     struct ar_netset *s = build();
@@ -196,6 +223,7 @@ suite(void)
                         sizeof(probes) / sizeof(probes[0]));
     tcase_add_test(tc, test_unknown_and_empty);
     tcase_add_test(tc, test_sockaddr);
+    tcase_add_test(tc, test_format_v4);
     tcase_add_test(tc, test_covers);
     tcase_add_test(tc, test_large);
     tcase_set_timeout(tc, 60);

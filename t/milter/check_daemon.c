@@ -397,6 +397,26 @@ START_TEST(test_local_and_relay)
 }
 END_TEST
 
+/* What the client wrote is logged printable: control and non-ASCII
+ * octets as '?', wherever they are in the address. */
+START_TEST(test_log_cleaned)
+{
+    struct mc m;
+    session(&m, &stranger);
+    mail(&m, "<s\tx\xc3\xa9@remote.test>",
+         "\x01"
+         "bob");
+    rcpt(&m,
+         "<us\x7f"
+         "er@remote.test\xff>",
+         "c");
+    done(&m);
+    assert_log("NOQUEUE: rcpt=<us?er@remote.test?> decision=accept "
+               "rule=authenticated client=host.stranger.test[192.0.2.99] "
+               "auth=?bob from=<s?x??@remote.test>");
+}
+END_TEST
+
 /* A message with mixed recipients: each is decided alone. */
 START_TEST(test_mixed_recipients)
 {
@@ -1762,6 +1782,7 @@ suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_negotiation);
     tcase_add_test(tc, test_local_and_relay);
+    tcase_add_test(tc, test_log_cleaned);
     tcase_add_test(tc, test_mixed_recipients);
     tcase_add_test(tc, test_authenticated);
     tcase_add_test(tc, test_empty_auth);

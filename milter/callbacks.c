@@ -367,7 +367,10 @@ ar_cb_envrcpt(SMFICTX *ctx, char **argv)
     /* r.auth_type is left NULL: no rule reads it */
     r.mail_from = c->mail_from;
     r.rcpt = argv[0] ? argv[0] : "";
-    r.rcpt_mailer = macro(ctx, "{rcpt_mailer}");
+    /* only remote_mailers looks at it */
+    r.rcpt_mailer = ar_policy_uses_rcpt_mailer(c->policy)
+                        ? macro(ctx, "{rcpt_mailer}")
+                        : NULL;
     r.today = ar_today();
     ar_policy_eval(c->policy, &r, &v);
 

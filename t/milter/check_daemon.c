@@ -417,6 +417,31 @@ START_TEST(test_log_cleaned)
 }
 END_TEST
 
+/* relay.remote_mailers: a local domain that the MTA would deliver with
+ * one of them ({rcpt_mailer} at RCPT) is relay; the daemon looks the
+ * macro up only when the policy names a mailer. */
+START_TEST(test_remote_mailers)
+{
+    stop_daemon();
+    char buf[4096];
+    /* the test policy, relay with remote_mailers = [ "smtp" ] */
+    snprintf(buf, sizeof(buf), policy_fmt, "enforce",
+             " ];\n  remote_mailers = [ \"smtp\"");
+    write_file(policy, buf);
+    start_daemon();
+    struct mc m;
+    struct mc_reply r;
+    session(&m, &stranger);
+    mail(&m, "<someone@remote.test>", NULL);
+    rcpt(&m, "<user@example.com>", "c"); /* {rcpt_mailer} esmtp */
+    mc_macros(&m, 'R', "{rcpt_mailer}", "smtp", NULL);
+    ck_assert_int_eq(mc_rcpt(&m, "<user@example.com>", &r), 0);
+    ck_assert_msg(r.cmd == 'y' && strcmp(r.text, RELAY_TEXT) == 0,
+                  "got '%c' %s", r.cmd, r.text);
+    done(&m);
+}
+END_TEST
+
 /* A message with mixed recipients: each is decided alone. */
 START_TEST(test_mixed_recipients)
 {
@@ -1783,6 +1808,7 @@ suite(void)
     tcase_add_test(tc, test_negotiation);
     tcase_add_test(tc, test_local_and_relay);
     tcase_add_test(tc, test_log_cleaned);
+    tcase_add_test(tc, test_remote_mailers);
     tcase_add_test(tc, test_mixed_recipients);
     tcase_add_test(tc, test_authenticated);
     tcase_add_test(tc, test_empty_auth);

@@ -135,38 +135,62 @@ decision_word(enum ar_decision d, bool only_reported)
 }
 
 /* one log line and one count per decision (SPEC §6); rcpt NULL: the
- * sender-login decision at MAIL FROM; qid: queue_id() */
+ * sender-login decision at MAIL FROM */
 static void
 log_decision(const char *qid, const struct ar_conn *c, const char *rcpt,
-             const char *auth, const char *decision, const char *rule,
-             bool exception)
+             const char *decision, const char *rule, bool exception)
 {
-    char r[AR_ARG_MAX], a[AR_NAME_MAX];
-    const char *login = auth && *auth ? ar_log_clean(auth, a, sizeof(a)) : "-";
     if (rule == NULL) /* every refusal names its rule; never crash on one */
         rule = "-";
     /* the SPEC's line; for the sender-login decision it starts with the
      * sender and has no rcpt= */
-    const char *line[] = {qid,
-                          rcpt ? ": rcpt=" : ": from=",
-                          rcpt ? ar_log_clean(rcpt, r, sizeof(r)) : c->from_log,
-                          " decision=",
-                          decision,
-                          " rule=",
-                          rule,
-                          " client=",
-                          c->client_log,
-                          "[",
-                          c->client_addr_text,
-                          "] auth=",
-                          login,
-                          " from=", /* the last two: after a recipient */
-                          c->from_log};
+    const struct ar_log_part line[] = {
+        {qid, AR_LOG_STR},
+        rcpt ? AR_LOG_LIT(": rcpt=") : AR_LOG_LIT(": from="),
+        rcpt ? (struct ar_log_part){rcpt, AR_LOG_CLEAN}
+             : (struct ar_log_part){c->from_log, AR_LOG_STR},
+        AR_LOG_LIT(" decision="),
+        {decision, AR_LOG_STR},
+        AR_LOG_LIT(" rule="),
+        {rule, AR_LOG_STR},
+        AR_LOG_LIT(" client="),
+        {c->client_log, AR_LOG_STR},
+        AR_LOG_LIT("["),
+        {c->client_addr_text, AR_LOG_STR},
+        AR_LOG_LIT("] auth="),
+        {c->login_log, AR_LOG_STR},
+        AR_LOG_LIT(" from="), /* the last two: after a recipient */
+        {c->from_log, AR_LOG_STR}};
     size_t n = sizeof(line) / sizeof(line[0]);
-    ar_log_strings(LOG_INFO, line, rcpt ? n : n - 2);
+    ar_log_parts(LOG_INFO, line, rcpt ? n : n - 2);
     ar_metrics_count(decision, rule);
     if (exception)
         ar_metrics_matched(rule, time(NULL));
+}
+
+/* the transaction's login ({auth_authen}, NULL or "" for none) */
+static void
+keep_login(struct ar_conn *c, const char *auth)
+{
+    copy(c->login, sizeof(c->login), auth);
+    if (c->login[0])
+        ar_log_clean(auth, c->login_log, sizeof(c->login_log));
+    else
+        strcpy(c->login_log, "-");
+}
+
+/* The queue id, and the login where MAIL had none (an MTA may send
+ * {auth_authen} with RCPT only): read at the first RCPT of a transaction,
+ * kept for the others. */
+static void
+read_rcpt_macros(SMFICTX *ctx, struct ar_conn *c)
+{
+    if (c->rcpt_macros_read)
+        return;
+    c->rcpt_macros_read = true;
+    copy(c->qid, sizeof(c->qid), queue_id(ctx));
+    if (c->login[0] == '\0')
+        keep_login(c, macro(ctx, "{auth_authen}"));
 }
 
 static sfsistat
@@ -296,11 +320,10 @@ ar_cb_envfrom(SMFICTX *ctx, char **argv)
         copy(c->mail_from, sizeof(c->mail_from), "<!over-long-sender>");
     if (c->mail_from[0])
         ar_log_clean(c->mail_from, c->from_log, sizeof(c->from_log));
-    /* libmilter keeps the MAIL macros for the whole transaction: RCPT
-     * reads them again, nothing is copied */
     const char *auth = macro(ctx, "{auth_authen}");
     if (auth && *auth == '\0')
         auth = NULL;
+    keep_login(c, auth);
     /* Does the MTA send the MAIL macros at all? Looked at on the first
      * unauthenticated MAIL of each connection; warned about once. */
     if (auth == NULL && !c->mail_macros_checked) {
@@ -328,8 +351,8 @@ ar_cb_envfrom(SMFICTX *ctx, char **argv)
         return ok;
     bool report = ar_policy_sender_login_report(c->policy) ||
                   ar_policy_mode(c->policy) == AR_MODE_REPORT;
-    log_decision(queue_id(ctx), c, NULL, auth,
-                 decision_word(v.decision, report), v.rule, false);
+    log_decision(queue_id(ctx), c, NULL, decision_word(v.decision, report),
+                 v.rule, false);
     if (report)
         return ok;
     if (ok == SMFIS_NOREPLY) { /* refuse each RCPT instead */
@@ -363,7 +386,10 @@ ar_cb_envrcpt(SMFICTX *ctx, char **argv)
     r.client_name = c->client_name[0] ? c->client_name : NULL;
     r.client_name_verified = c->name_verified;
     r.helo = c->have_helo ? c->helo : NULL;
-    r.auth_authen = macro(ctx, "{auth_authen}"); /* MAIL's, or RCPT's */
+    read_rcpt_macros(ctx, c);
+    /* cut, as kept: here only its being there counts (the sender-login
+     * binding read all of it at MAIL) */
+    r.auth_authen = c->login;
     /* r.auth_type is left NULL: no rule reads it */
     r.mail_from = c->mail_from;
     r.rcpt = argv[0] ? argv[0] : "";
@@ -375,12 +401,10 @@ ar_cb_envrcpt(SMFICTX *ctx, char **argv)
     ar_policy_eval(c->policy, &r, &v);
 
     bool report = ar_policy_mode(c->policy) == AR_MODE_REPORT;
-    const char *qid = queue_id(ctx);
     for (size_t k = 0; k < v.ndry; k++)
-        log_decision(qid, c, r.rcpt, r.auth_authen,
-                     decision_word(v.dry[k].decision, true), v.dry[k].rule,
-                     true);
-    log_decision(qid, c, r.rcpt, r.auth_authen,
+        log_decision(c->qid, c, r.rcpt, decision_word(v.dry[k].decision, true),
+                     v.dry[k].rule, true);
+    log_decision(c->qid, c, r.rcpt,
                  decision_word(v.decision, report && v.decision != AR_ACCEPT),
                  v.rule, v.rule_file != NULL); /* only exceptions have one */
     if (v.decision == AR_ACCEPT || report)

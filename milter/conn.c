@@ -12,6 +12,7 @@ ar_conn_new(void)
         strcpy(c->client_addr_text, "unknown");
         strcpy(c->client_log, "unknown");
         strcpy(c->from_log, "<>");
+        strcpy(c->login_log, "-");
     }
     return c;
 }
@@ -26,6 +27,9 @@ ar_conn_end_transaction(struct ar_conn *c)
     strcpy(c->from_log, "<>");
     c->broken = NULL;
     c->sender_refused = false;
+    c->rcpt_macros_read = false;
+    c->login[0] = '\0';
+    strcpy(c->login_log, "-");
 }
 
 void

@@ -35,6 +35,12 @@ struct ar_conn {
     char from_log[AR_ARG_MAX]; /* the sender as logged: printable, or <> */
     const char *broken;        /* MAIL failed where we could not answer: why */
     bool sender_refused;       /* sender-login refused it: refuse every RCPT */
+    /* Read at MAIL or the first RCPT and kept for the transaction: neither
+     * changes inside one (RFC 4954 allows no AUTH there). */
+    bool rcpt_macros_read;
+    char login[AR_NAME_MAX];     /* {auth_authen}, cut; "": none */
+    char login_log[AR_NAME_MAX]; /* as logged: printable, or "-" */
+    char qid[64];                /* the queue id ("i"), or "NOQUEUE" */
     char sl_code[4], sl_xcode[12], sl_text[401];
 };
 

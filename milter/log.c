@@ -482,14 +482,33 @@ ar_log_syslog(int prio, const char *fmt, ...)
     va_end(ap);
 }
 
+/* s into dst as ar_log_clean() has it, at most room octets; how many */
+static size_t
+clean_into(char *dst, size_t room, const char *s)
+{
+    size_t n = 0;
+    for (; n < room && s[n]; n++) {
+        unsigned char c = (unsigned char)s[n];
+        dst[n] = (c < 0x20 || c >= 0x7f) ? '?' : (char)c;
+    }
+    return n;
+}
+
 void
-ar_log_strings(int prio, const char *const *s, size_t n)
+ar_log_parts(int prio, const struct ar_log_part *p, size_t n)
 {
     struct line *l = line_begin(prio);
     for (size_t i = 0; i < n; i++) {
-        const char *p = s[i] ? s[i] : "";
-        size_t k = strnlen(p, sizeof(l->buf) - 1 - l->len);
-        memcpy(l->buf + l->len, p, k);
+        const char *s = p[i].s ? p[i].s : "";
+        char *dst = l->buf + l->len;
+        size_t room = sizeof(l->buf) - 1 - l->len, k;
+        if (p[i].len == AR_LOG_CLEAN) {
+            k = clean_into(dst, room, s);
+        } else {
+            k = p[i].len == AR_LOG_STR ? strnlen(s, room)
+                                       : (p[i].len < room ? p[i].len : room);
+            memcpy(dst, s, k);
+        }
         l->len += k;
     }
     line_end(l, true);
@@ -498,13 +517,6 @@ ar_log_strings(int prio, const char *const *s, size_t n)
 const char *
 ar_log_clean(const char *s, char *buf, size_t size)
 {
-    size_t n = 0;
-    if (s == NULL)
-        s = "";
-    for (; *s && n + 1 < size; s++) {
-        unsigned char c = (unsigned char)*s;
-        buf[n++] = (c < 0x20 || c >= 0x7f) ? '?' : (char)c;
-    }
-    buf[n] = '\0';
+    buf[clean_into(buf, size - 1, s ? s : "")] = '\0';
     return buf;
 }

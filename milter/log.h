@@ -33,10 +33,20 @@ void ar_log(int prio, const char *fmt, ...)
 /* ar_log_syslog - to syslog only (the caller told stderr itself) */
 void ar_log_syslog(int prio, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-/* ar_log_strings - as ar_log, the line being the n strings in order (a
- * NULL one as ""), cut to the line's room: no format to interpret (the
- * decision line, one per recipient) */
-void ar_log_strings(int prio, const char *const *s, size_t n);
+/* A piece of a decision line: len octets at s; or with len AR_LOG_STR the
+ * C string s; or with AR_LOG_CLEAN the C string s as ar_log_clean() has it
+ * (client-supplied text). A NULL s is "". */
+struct ar_log_part {
+    const char *s;
+    size_t len;
+};
+#define AR_LOG_STR ((size_t)-1)
+#define AR_LOG_CLEAN ((size_t)-2)
+#define AR_LOG_LIT(lit) ((struct ar_log_part){lit, sizeof(lit) - 1})
+/* ar_log_parts - as ar_log, the line being the n parts in order, cut to the
+ * line's room: no format to interpret (the decision line, one per
+ * recipient) */
+void ar_log_parts(int prio, const struct ar_log_part *p, size_t n);
 /* ar_log_clean - s with control and non-ASCII octets as '?', at most
  * size - 1 octets; "" for NULL */
 const char *ar_log_clean(const char *s, char *buf, size_t size);

@@ -417,6 +417,49 @@ START_TEST(test_log_cleaned)
 }
 END_TEST
 
+/* The login and the queue id are read once a transaction and kept for
+ * its other recipients; what one transaction learnt ends with it (a login
+ * kept past it would open the relay); {auth_authen} may come with RCPT
+ * only. */
+START_TEST(test_transaction_state)
+{
+    struct mc m;
+    struct mc_reply r;
+    session(&m, &stranger);
+    mc_macros(&m, 'M', "i", "QA1", "{auth_type}", "PLAIN", "{auth_authen}",
+              "alice", NULL);
+    ck_assert_int_eq(mc_mail(&m, "<a@remote.test>", &r), 0);
+    rcpt(&m, "<b1@remote.test>", "c");
+    rcpt(&m, "<b2@remote.test>", "c");
+    /* the next MAIL, without AUTH; then one after an abort */
+    mc_macros(&m, 'M', "i", "QB2", "{mail_addr}", "x", NULL);
+    ck_assert_int_eq(mc_mail(&m, "<a@remote.test>", &r), 0);
+    rcpt(&m, "<c1@remote.test>", RELAY_TEXT);
+    rcpt(&m, "<c2@remote.test>", RELAY_TEXT);
+    ck_assert_int_eq(mc_abort(&m), 0);
+    mc_macros(&m, 'M', "i", "QC3", "{mail_addr}", "x", NULL);
+    ck_assert_int_eq(mc_mail(&m, "<a@remote.test>", &r), 0);
+    mc_macros(&m, 'R', "i", "QC3", "{auth_authen}", "carol", NULL);
+    ck_assert_int_eq(mc_rcpt(&m, "<d1@remote.test>", &r), 0);
+    ck_assert_msg(r.cmd == 'c', "RCPT-stage login: got '%c' %s", r.cmd, r.text);
+    ck_assert_int_eq(mc_abort(&m), 0);
+    mc_macros(&m, 'M', "i", "QD4", "{mail_addr}", "x", NULL);
+    ck_assert_int_eq(mc_mail(&m, "<a@remote.test>", &r), 0);
+    rcpt(&m, "<e1@remote.test>", RELAY_TEXT);
+    done(&m);
+    assert_log("QA1: rcpt=<b2@remote.test> decision=accept "
+               "rule=authenticated client=host.stranger.test[192.0.2.99] "
+               "auth=alice from=<a@remote.test>");
+    assert_log("QB2: rcpt=<c2@remote.test> decision=reject rule=default "
+               "client=host.stranger.test[192.0.2.99] auth=- ");
+    assert_log("QC3: rcpt=<d1@remote.test> decision=accept "
+               "rule=authenticated client=host.stranger.test[192.0.2.99] "
+               "auth=carol ");
+    assert_log("QD4: rcpt=<e1@remote.test> decision=reject rule=default "
+               "client=host.stranger.test[192.0.2.99] auth=- ");
+}
+END_TEST
+
 /* relay.remote_mailers: a local domain that the MTA would deliver with
  * one of them ({rcpt_mailer} at RCPT) is relay; the daemon looks the
  * macro up only when the policy names a mailer. */
@@ -1808,6 +1851,7 @@ suite(void)
     tcase_add_test(tc, test_negotiation);
     tcase_add_test(tc, test_local_and_relay);
     tcase_add_test(tc, test_log_cleaned);
+    tcase_add_test(tc, test_transaction_state);
     tcase_add_test(tc, test_remote_mailers);
     tcase_add_test(tc, test_mixed_recipients);
     tcase_add_test(tc, test_authenticated);

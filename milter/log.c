@@ -517,6 +517,7 @@ ar_log_parts(int prio, const struct ar_log_part *p, size_t n)
 const char *
 ar_log_clean(const char *s, char *buf, size_t size)
 {
-    buf[clean_into(buf, size - 1, s ? s : "")] = '\0';
+    if (size > 0)
+        buf[clean_into(buf, size - 1, s ? s : "")] = '\0';
     return buf;
 }

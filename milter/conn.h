@@ -27,7 +27,7 @@ struct ar_conn {
     char client_log[AR_NAME_MAX]; /* the name as logged: printable */
     bool name_verified;
     bool have_helo;
-    bool mail_macros_checked; /* whether the MTA sends MAIL macros at all */
+    bool mail_macros_checked; /* the MAIL-macro check is made (once) */
     char helo[AR_NAME_MAX];
     /* transaction */
     struct ar_policy *policy; /* pinned at MAIL FROM; NULL outside one */

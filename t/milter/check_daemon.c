@@ -370,10 +370,12 @@ START_TEST(test_negotiation)
     ck_assert_int_eq(mc_negotiate(&m), 0);
     ck_assert_uint_eq(m.proto & 0xc000, 0);
     ck_assert_uint_eq(m.proto & 0x2, 0x2);
-    ck_assert_str_eq(m.symlist[0],
+    ck_assert_str_eq(m.symlist[MC_CONNECT],
                      "{client_addr} {client_name} {client_resolve} v j");
-    ck_assert_str_eq(m.symlist[1], "i {auth_type} {auth_authen} {mail_addr}");
-    ck_assert_str_eq(m.symlist[2], "i {rcpt_mailer} {auth_authen} {auth_type}");
+    ck_assert_str_eq(m.symlist[MC_ENVFROM],
+                     "i {auth_type} {auth_authen} {mail_addr}");
+    ck_assert_str_eq(m.symlist[MC_ENVRCPT],
+                     "i {rcpt_mailer} {auth_authen} {auth_type}");
     done(&m);
 }
 END_TEST

@@ -97,6 +97,8 @@ static int
 read_all(struct mc *m, void *buf, size_t len)
 {
     char *p = buf;
+    if (mc_flush(m) < 0)
+        return -1;
     while (len > 0) {
         struct pollfd pfd = {.fd = m->fd, .events = POLLIN};
         int pr = poll(&pfd, 1, m->timeout_ms);
@@ -116,10 +118,23 @@ read_all(struct mc *m, void *buf, size_t len)
 }
 
 int
+mc_flush(struct mc *m)
+{
+    size_t n = m->outlen;
+    m->outlen = 0;
+    return n ? write_all(m->fd, m->out, n) : 0;
+}
+
+int
 mc_send(struct mc *m, char cmd, const void *data, size_t len)
 {
+    if (m->batch && m->outlen + len + 5 > sizeof(m->out) && mc_flush(m) < 0)
+        return -1;
+    bool held = m->batch && len + 5 <= sizeof(m->out);
     char stackbuf[4096];
-    char *buf = len + 5 <= sizeof(stackbuf) ? stackbuf : malloc(len + 5);
+    char *buf = held                          ? m->out + m->outlen
+                : len + 5 <= sizeof(stackbuf) ? stackbuf
+                                              : malloc(len + 5);
     if (buf == NULL)
         return -1;
     uint32_t n = htonl((uint32_t)len + 1);
@@ -127,7 +142,11 @@ mc_send(struct mc *m, char cmd, const void *data, size_t len)
     buf[4] = cmd;
     if (len)
         memcpy(buf + 5, data, len);
-    int rc = write_all(m->fd, buf, len + 5); /* one write, as Postfix */
+    if (held) {
+        m->outlen += len + 5;
+        return 0;
+    }
+    int rc = write_all(m->fd, buf, len + 5); /* one write a packet */
     if (buf != stackbuf)
         free(buf);
     return rc;
@@ -186,34 +205,42 @@ mc_negotiate(struct mc *m)
         stage = ntohl(stage);
         off += 4;
         size_t sl = strnlen(data + off, len - off);
-        size_t slot = stage == 0 ? 0 : stage == 2 ? 1 : stage == 3 ? 2 : 3;
-        snprintf(m->symlist[slot], sizeof(m->symlist[slot]), "%.*s", (int)sl,
-                 data + off);
+        if (stage < MC_STAGES)
+            snprintf(m->symlist[stage], sizeof(m->symlist[stage]), "%.*s",
+                     (int)sl, data + off);
         off += sl + 1;
     }
     return 0;
 }
 
 int
-mc_macros(struct mc *m, char stage, ...)
+mc_macrov(struct mc *m, char stage, const char *const *nv, size_t n)
 {
     char buf[4096];
+    size_t len = 0;
+    buf[len++] = stage;
+    for (size_t i = 0; i < n; i++) {
+        size_t l = strlen(nv[i]) + 1;
+        if (len + l > sizeof(buf))
+            return -1;
+        memcpy(buf + len, nv[i], l);
+        len += l;
+    }
+    return mc_send(m, 'D', buf, len);
+}
+
+int
+mc_macros(struct mc *m, char stage, ...)
+{
+    const char *nv[64];
     size_t n = 0;
     va_list ap;
-    buf[n++] = stage;
     va_start(ap, stage);
     const char *s;
-    while ((s = va_arg(ap, const char *)) != NULL) {
-        size_t l = strlen(s) + 1;
-        if (n + l > sizeof(buf)) {
-            va_end(ap);
-            return -1;
-        }
-        memcpy(buf + n, s, l);
-        n += l;
-    }
+    while ((s = va_arg(ap, const char *)) != NULL && n < 64)
+        nv[n++] = s;
     va_end(ap);
-    return mc_send(m, 'D', buf, n);
+    return s == NULL ? mc_macrov(m, stage, nv, n) : -1;
 }
 
 /* send and, unless the filter waived its reply, read it */
@@ -277,5 +304,5 @@ mc_abort(struct mc *m)
 int
 mc_quit(struct mc *m)
 {
-    return mc_send(m, 'Q', NULL, 0);
+    return mc_send(m, 'Q', NULL, 0) < 0 ? -1 : mc_flush(m);
 }

@@ -179,16 +179,22 @@ keep_login(struct ar_conn *c, const char *auth)
         strcpy(c->login_log, "-");
 }
 
-/* The queue id, and the login where MAIL had none (an MTA may send
- * {auth_authen} with RCPT only): read at the first RCPT of a transaction,
- * kept for the others. */
+/* The login where MAIL had none (an MTA may send {auth_authen} with RCPT
+ * only): read at the first RCPT of a transaction, kept for the others.
+ * The queue id: asked for until there is one -- Postfix has none before
+ * the first recipient it accepts (smtpd_delay_open_until_valid_rcpt) --
+ * then kept. */
 static void
 read_rcpt_macros(SMFICTX *ctx, struct ar_conn *c)
 {
+    if (!c->qid_known) {
+        const char *i = macro(ctx, "i");
+        c->qid_known = i && *i;
+        copy(c->qid, sizeof(c->qid), c->qid_known ? i : "NOQUEUE");
+    }
     if (c->rcpt_macros_read)
         return;
     c->rcpt_macros_read = true;
-    copy(c->qid, sizeof(c->qid), queue_id(ctx));
     if (c->login[0] == '\0')
         keep_login(c, macro(ctx, "{auth_authen}"));
 }

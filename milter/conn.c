@@ -28,6 +28,7 @@ ar_conn_end_transaction(struct ar_conn *c)
     c->broken = NULL;
     c->sender_refused = false;
     c->rcpt_macros_read = false;
+    c->qid_known = false;
     c->login[0] = '\0';
     strcpy(c->login_log, "-");
 }

@@ -40,7 +40,9 @@ struct ar_conn {
     bool rcpt_macros_read;
     char login[AR_NAME_MAX];     /* {auth_authen}, cut; "": none */
     char login_log[AR_NAME_MAX]; /* as logged: printable, or "-" */
-    char qid[64];                /* the queue id ("i"), or "NOQUEUE" */
+    /* the queue id ("i") once the MTA has one, kept; "NOQUEUE" before */
+    bool qid_known;
+    char qid[64];
     char sl_code[4], sl_xcode[12], sl_text[401];
 };
 

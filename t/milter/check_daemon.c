@@ -448,6 +448,15 @@ START_TEST(test_transaction_state)
     mc_macros(&m, 'M', "i", "QD4", "{mail_addr}", "x", NULL);
     ck_assert_int_eq(mc_mail(&m, "<a@remote.test>", &r), 0);
     rcpt(&m, "<e1@remote.test>", RELAY_TEXT);
+    /* as Postfix: no queue id before the first recipient it accepts */
+    mc_macros(&m, 'M', "{mail_addr}", "x", NULL);
+    ck_assert_int_eq(mc_mail(&m, "<a@remote.test>", &r), 0);
+    mc_macros(&m, 'R', "{rcpt_addr}", "f1@example.com", NULL);
+    ck_assert_int_eq(mc_rcpt(&m, "<f1@example.com>", &r), 0);
+    mc_macros(&m, 'R', "i", "QE5", "{rcpt_addr}", "f2@remote.test", NULL);
+    ck_assert_int_eq(mc_rcpt(&m, "<f2@remote.test>", &r), 0);
+    mc_macros(&m, 'R', "i", "QE5", "{rcpt_addr}", "f3@remote.test", NULL);
+    ck_assert_int_eq(mc_rcpt(&m, "<f3@remote.test>", &r), 0);
     done(&m);
     assert_log("QA1: rcpt=<b2@remote.test> decision=accept "
                "rule=authenticated client=host.stranger.test[192.0.2.99] "
@@ -459,6 +468,9 @@ START_TEST(test_transaction_state)
                "auth=carol ");
     assert_log("QD4: rcpt=<e1@remote.test> decision=reject rule=default "
                "client=host.stranger.test[192.0.2.99] auth=- ");
+    assert_log("NOQUEUE: rcpt=<f1@example.com> decision=accept rule=local ");
+    assert_log("QE5: rcpt=<f2@remote.test> decision=reject rule=default ");
+    assert_log("QE5: rcpt=<f3@remote.test> decision=reject rule=default ");
 }
 END_TEST
 

@@ -63,6 +63,13 @@ send "${INET[@]}" --from sender@remote.test --to local1@example.com,mixed@remote
 if has "$REJ" && has "250 2.0.0 Ok: queued" && sink_has local1@example.com &&
     sink_has local2@sub.example.com && ! grep -qs "^X-Rcpt-Args: <mixed@remote.test>" "$WORK"/sink/*; then
     ok "mixed recipients: local delivered, relay rejected"; else bad "mixed recipients" "$T"; fi
+# Postfix opens the queue file at the first recipient it accepts: the
+# relay refused after it is logged with the queue id Postfix logs
+qid=$(sed -n 's/.* \([0-9A-F]*\): milter-reject: RCPT from .* to=<mixed@remote.test> .*/\1/p' "$PF/log/postfix.log")
+if [ -n "$qid" ] && grep -q "$qid: rcpt=<mixed@remote.test> decision=reject" "$WORK/milter.log" &&
+    grep -q "NOQUEUE: rcpt=<local1@example.com> decision=accept" "$WORK/milter.log"; then
+    ok "mixed recipients: logged with Postfix's queue id once it has one"
+else bad "queue id of the mixed recipients (Postfix: '$qid')" "$WORK/milter.log"; fi
 
 # 6. an ISP exception, through XCLIENT NAME (Postfix passes it as verified)
 send --xclient-addr 192.0.2.7 --xclient-name dial-7.atl.earthlink.net \

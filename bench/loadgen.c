@@ -22,13 +22,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "mtaclient.h"
+#include <libmilter/mfdef.h> /* the protocol's flags */
 
-#define SMFIP_NOCONNECT 0x1u
-#define SMFIP_NOHELO 0x2u
-#define SMFIP_NOMAIL 0x4u
-#define SMFIP_NODATA 0x200u
-#define SMFIP_NR_DATA 0x40000u
+#include "mtaclient.h"
 
 static const char *sock;
 static int conns = 1, seconds = 5, txns = 10, ndomains = 10, message;

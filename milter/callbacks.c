@@ -34,11 +34,19 @@ macro(SMFICTX *ctx, const char *name)
     return smfi_getsymval(ctx, (char *)name);
 }
 
+/* the MTA's queue id, NULL while it has none */
+static const char *
+queue_id_or_null(SMFICTX *ctx)
+{
+    const char *i = macro(ctx, "i");
+    return i && *i ? i : NULL;
+}
+
 static const char *
 queue_id(SMFICTX *ctx)
 {
-    const char *i = macro(ctx, "i");
-    return i && *i ? i : "NOQUEUE";
+    const char *i = queue_id_or_null(ctx);
+    return i ? i : "NOQUEUE";
 }
 
 /* smfi_setreply() treats '%' as a format character: double it. */
@@ -187,10 +195,10 @@ keep_login(struct ar_conn *c, const char *auth)
 static void
 read_rcpt_macros(SMFICTX *ctx, struct ar_conn *c)
 {
-    if (!c->qid_known) {
-        const char *i = macro(ctx, "i");
-        c->qid_known = i && *i;
-        copy(c->qid, sizeof(c->qid), c->qid_known ? i : "NOQUEUE");
+    const char *i;
+    if (!c->qid_known && (i = queue_id_or_null(ctx)) != NULL) {
+        copy(c->qid, sizeof(c->qid), i); /* was "NOQUEUE" */
+        c->qid_known = true;
     }
     if (c->rcpt_macros_read)
         return;

@@ -419,10 +419,10 @@ START_TEST(test_log_cleaned)
 }
 END_TEST
 
-/* The login and the queue id are read once a transaction and kept for
- * its other recipients; what one transaction learnt ends with it (a login
- * kept past it would open the relay); {auth_authen} may come with RCPT
- * only. */
+/* The login is read once a transaction, the queue id until the MTA has
+ * one; both are kept for its other recipients; what one transaction
+ * learnt ends with it (a login kept past it would open the relay);
+ * {auth_authen} may come with RCPT only. */
 START_TEST(test_transaction_state)
 {
     struct mc m;
@@ -455,7 +455,8 @@ START_TEST(test_transaction_state)
     ck_assert_int_eq(mc_rcpt(&m, "<f1@example.com>", &r), 0);
     mc_macros(&m, 'R', "i", "QE5", "{rcpt_addr}", "f2@remote.test", NULL);
     ck_assert_int_eq(mc_rcpt(&m, "<f2@remote.test>", &r), 0);
-    mc_macros(&m, 'R', "i", "QE5", "{rcpt_addr}", "f3@remote.test", NULL);
+    /* once known, kept */
+    mc_macros(&m, 'R', "{rcpt_addr}", "f3@remote.test", NULL);
     ck_assert_int_eq(mc_rcpt(&m, "<f3@remote.test>", &r), 0);
     done(&m);
     assert_log("QA1: rcpt=<b2@remote.test> decision=accept "

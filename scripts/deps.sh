@@ -11,18 +11,34 @@ need_packages() {
             missing+=("$p")
     done
     [ ${#missing[@]} -eq 0 ] && return 0
-    echo "==> installing: ${missing[*]}"
-    local sudo=
-    [ "$(id -u)" = 0 ] || sudo=sudo
+    if [ "$(id -u)" != 0 ]; then
+        echo "missing Debian packages: ${missing[*]}" >&2
+        echo "install them as root (apt-get install ${missing[*]}) or run this as root" >&2
+        return 1
+    fi
+    echo "    installing ${#missing[@]} Debian packages: ${missing[*]}"
+    local t0 log
+    t0=$(date +%s)
+    log=$(mktemp)
     # postfix asks how to configure itself: nothing, we run private instances
     echo "postfix postfix/main_mailer_type select No configuration" |
-        $sudo debconf-set-selections 2>/dev/null || true
+        debconf-set-selections 2>/dev/null || true
     export DEBIAN_FRONTEND=noninteractive
-    $sudo apt-get update -qq || true
-    $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+    if ! { apt-get -o DPkg::Lock::Timeout=600 update -qq && apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends "${missing[@]}"; } >"$log" 2>&1; then
+        cat "$log" >&2
+        rm -f "$log"
+        echo "apt-get failed for: ${missing[*]}" >&2
+        return 1
+    fi
+    rm -f "$log"
+    echo "    installed in $(($(date +%s) - t0)) s"
 }
 
 BUILD_PACKAGES=(build-essential cmake pkg-config libconfig-dev libmilter-dev check valgrind)
 # the integration tests and the demo: a real Postfix with Cyrus SASL, swaks;
 # Sendmail is unpacked from its .debs (it conflicts with postfix): m4, libwrap0
 MTA_PACKAGES=(postfix sasl2-bin libsasl2-modules swaks m4 libwrap0 bc)
+# the fuzz targets: clang's libFuzzer and sanitizer runtimes, and
+# llvm-symbolizer (package llvm), without which LeakSanitizer cannot name a
+# leak's frames and its suppressions, which name functions, match nothing
+FUZZ_PACKAGES=(clang libclang-rt-14-dev llvm)

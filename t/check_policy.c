@@ -5,6 +5,8 @@
  */
 #define _GNU_SOURCE
 #include <check.h>
+
+#include "check_tmp.h"
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -405,9 +407,9 @@ ignore_line(void *ctx, const char *text)
  */
 START_TEST(test_index_equivalence)
 {
-    char dir[] = "/tmp/ar_index_XXXXXX", path[600];
+    char dir[256], path[600];
     unsigned seed = 12345;
-    ck_assert_ptr_nonnull(mkdtemp(dir));
+    ck_assert_ptr_nonnull(test_mkdtemp(dir, sizeof(dir), "ar_index"));
     snprintf(path, sizeof(path), "%s/p.conf", dir);
     FILE *f = fopen(path, "w");
     fprintf(f, "version = 1;\nrelay = { local_domains = [ \"example.com\" ]; "

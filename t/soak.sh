@@ -7,7 +7,7 @@
 # first (libmilter keeps a couple once it has served).
 set -u
 MILTER=$1 LOADGEN=$2 SECS=${3:-150}
-WORK=$(mktemp -d /tmp/ar_soak_XXXXXX)
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/ar_soak_XXXXXX")
 trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null; rm -rf "$WORK"' EXIT
 cat >"$WORK/p.conf" <<EOP
 version = 1;

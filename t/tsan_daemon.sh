@@ -11,12 +11,22 @@
 # hidden; see SECURITY.md.
 set -euo pipefail
 B=${1:?usage: t/tsan_daemon.sh BUILD_DIR}
-L=$(cd "$B" && pwd)/tsan-daemon
-rm -rf "$L"
-mkdir -p "$L"
-chmod 1777 "$L" # one test runs the daemon as nobody: its report goes here too
+# The reports go to a directory that every daemon can write, whichever
+# user it runs as (one test runs it as nobody) and wherever the checkout
+# is (under a 0700 home nobody could not reach it, and TSan kills a
+# process that cannot write its report); kept in BUILD_DIR afterwards.
+K=$(cd "$B" && pwd)/tsan-daemon
+L=$(mktemp -d "${TMPDIR:-/tmp}/ar_tsan_XXXXXX")
+trap 'rm -rf "$L"' EXIT
+chmod 1777 "$L"
+rc=0
 TSAN_OPTIONS="halt_on_error=0 exitcode=0 log_path=$L/report" \
-    "$B/t/milter/check_daemon"
+    "$B/t/milter/check_daemon" || rc=$?
+rm -rf "$K"
+mkdir -p "$K"
+cp "$L"/report.* "$K"/ 2>/dev/null || true
+[ $rc = 0 ] || { echo "tsan: the daemon suite failed (status $rc)"; exit 1; }
+L=$K
 reports=$(cat "$L"/report.* 2>/dev/null || true)
 frames=$(grep -E '^ +#[0-9]+ ' <<<"$reports" || true)
 ours=$(grep -v -E '\((libtsan|libmilter|libc|ld-linux-x86-64)\.so[^)]*\)$' <<<"$frames" || true)

@@ -15,7 +15,15 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static char dir[64];
+static char dir[4096], path[4200];
+
+/* the list file and its directory go when the run ends */
+static void
+cleanup(void)
+{
+    unlink(path);
+    rmdir(dir);
+}
 
 static const char *const policies[] = {
     "version = 1;\nrelay = { local_domains_files = [ \"list\" ]; };\n",
@@ -29,11 +37,14 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (dir[0] == '\0') {
-        snprintf(dir, sizeof(dir), "/tmp/ar_fuzz_list_%ld", (long)getpid());
-        mkdir(dir, 0700);
+        const char *tmp = getenv("TMPDIR");
+        snprintf(dir, sizeof(dir), "%s/ar_fuzz_list_XXXXXX",
+                 tmp && *tmp ? tmp : "/tmp");
+        if (mkdtemp(dir) == NULL)
+            abort();
+        snprintf(path, sizeof(path), "%s/list", dir);
+        atexit(cleanup);
     }
-    char path[128];
-    snprintf(path, sizeof(path), "%s/list", dir);
     FILE *f = fopen(path, "w");
     if (f == NULL)
         return 0;

@@ -5,6 +5,7 @@
  */
 #define _GNU_SOURCE
 #include <check.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -17,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -25,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "check_tmp.h"
 #include "mtaclient.h"
 
 #define RELAY_TEXT                                                             \
@@ -57,7 +60,7 @@ static const char policy_fmt[] =
     "    sender_domains = [ \"acme.test\" ]; }; action = \"permit\"; }\n"
     ");\n";
 
-static char dir[64], policy[128], logfile[128], sockspec[160], sockpath[128],
+static char dir[80], policy[128], logfile[128], sockspec[160], sockpath[128],
     pidfile[128];
 static pid_t daemon_pid;
 
@@ -95,6 +98,7 @@ spawn(const char *const *args)
         static const char *const vg[] = {"valgrind",
                                          "-q",
                                          "--error-exitcode=99",
+                                         "--vgdb=no",
                                          "--leak-check=full",
                                          "--errors-for-leak-kinds=definite",
                                          "--show-leak-kinds=definite"};
@@ -167,11 +171,28 @@ start_daemon(void)
 
 static void dump_log(void);
 
+/* a daemon that is gone before its stop died: fail, with its last lines */
+static void
+assert_alive(void)
+{
+    int st;
+    if (daemon_pid <= 0 || waitpid(daemon_pid, &st, WNOHANG) != daemon_pid)
+        return;
+    daemon_pid = 0;
+    dump_log();
+    if (WIFSIGNALED(st))
+        ck_abort_msg("the daemon died before its stop: signal %d",
+                     WTERMSIG(st));
+    ck_abort_msg("the daemon died before its stop: exit status %d",
+                 WEXITSTATUS(st));
+}
+
 static void
 stop_daemon(void)
 {
     if (daemon_pid <= 0)
         return;
+    assert_alive();
     kill(daemon_pid, SIGTERM);
     int rc = wait_exit(daemon_pid);
     if (rc < 0)
@@ -187,8 +208,7 @@ stop_daemon(void)
 static void
 setup(void)
 {
-    snprintf(dir, sizeof(dir), "/tmp/ar_daemon_XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(dir));
+    ck_assert_ptr_nonnull(test_mkdtemp(dir, sizeof(dir), "ar_daemon"));
     snprintf(policy, sizeof(policy), "%s/policy.conf", dir);
     snprintf(logfile, sizeof(logfile), "%s/log", dir);
     snprintf(sockpath, sizeof(sockpath), "%s/sock", dir);
@@ -203,7 +223,7 @@ teardown(void)
 {
     stop_daemon();
     char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
     if (system(cmd) != 0)
         fprintf(stderr, "cannot remove %s\n", dir);
 }
@@ -235,15 +255,20 @@ log_wait(const char *s)
     return false;
 }
 
+/* the log's last 40 lines, to stderr */
 static void
 dump_log(void)
 {
+    enum { KEEP = 40 };
+    static char ring[KEEP][512];
     FILE *f = fopen(logfile, "r");
-    char line[4096];
-    while (f && fgets(line, sizeof(line), f))
-        fprintf(stderr, "  log: %s", line);
+    size_t n = 0;
+    while (f && fgets(ring[n % KEEP], sizeof(ring[0]), f))
+        n++;
     if (f)
         fclose(f);
+    for (size_t i = n > KEEP ? n - KEEP : 0; i < n; i++)
+        fprintf(stderr, "  log: %s", ring[i % KEEP]);
 }
 
 #define assert_log(s)                                                          \
@@ -1898,4 +1923,77 @@ suite(void)
     return s;
 }
 
-#include "check_main.h"
+/*
+ * A failed test ends its process at once, without its teardown: its
+ * daemon and directory would outlive it. Every daemon is a child of a
+ * test process, so this process is made their subreaper: the daemons of
+ * failed tests come back to it, and are stopped here; the tests'
+ * directories live in one of its own, removed at the end.
+ */
+/* signal every child of this process; how many there were */
+static int
+signal_children(int sig)
+{
+    DIR *d = opendir("/proc");
+    struct dirent *e;
+    int n = 0;
+    while (d && (e = readdir(d)) != NULL) {
+        char path[300], buf[512];
+        long pid = atol(e->d_name), ppid;
+        if (pid <= 0)
+            continue;
+        snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+        FILE *f = fopen(path, "r");
+        if (f == NULL)
+            continue;
+        size_t len = fread(buf, 1, sizeof(buf) - 1, f);
+        fclose(f);
+        buf[len] = '\0';
+        const char *rp = strrchr(buf, ')'); /* after the command name */
+        if (rp && sscanf(rp + 1, " %*c %ld", &ppid) == 1 &&
+            ppid == (long)getpid()) {
+            kill((pid_t)pid, sig);
+            n++;
+        }
+    }
+    if (d)
+        closedir(d);
+    return n;
+}
+
+static int
+stop_orphans(void)
+{
+    int st, n = signal_children(SIGTERM);
+    for (int i = 0; i < 50 && waitpid(-1, &st, WNOHANG) >= 0; i++)
+        usleep(100000);
+    signal_children(SIGKILL);
+    while (waitpid(-1, &st, 0) > 0)
+        ;
+    return n;
+}
+
+int
+main(void)
+{
+    char run[256], cmd[320];
+    if (test_mkdtemp(run, sizeof(run), "ar_daemon_run") == NULL ||
+        chmod(run, 0755) < 0) {
+        perror("check_daemon: a directory for the tests");
+        return EXIT_FAILURE;
+    }
+    setenv("TMPDIR", run, 1);
+    prctl(PR_SET_CHILD_SUBREAPER, 1);
+    SRunner *sr = srunner_create(suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    int orphans = stop_orphans();
+    if (orphans)
+        fprintf(stderr, "check_daemon: %d process(es) outlived their test\n",
+                orphans);
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", run);
+    if (system(cmd) != 0)
+        fprintf(stderr, "check_daemon: cannot remove %s\n", run);
+    return failed || orphans ? EXIT_FAILURE : EXIT_SUCCESS;
+}

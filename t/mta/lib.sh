@@ -5,7 +5,6 @@
 # mta_cleanup, which the caller traps on EXIT. Nothing leaves the machine:
 # the MTAs relay everything to an smtp-sink on loopback.
 #
-# The recipes, and the traps they avoid, are in shared/MTA-TESTING.md.
 
 : "${WORK:?set WORK to a scratch directory}"
 
@@ -66,11 +65,25 @@ milter_start() {
     done
 }
 
+# milter_stop: an orderly stop of the daemon milter_start started; fails
+# (with the log's last lines) if it had died before, or does not exit 0
 milter_stop() {
     [ -n "${MILTER_PID:-}" ] || return 0
-    kill -TERM "$MILTER_PID" 2>/dev/null
-    wait_gone "$MILTER_PID"
+    local pid=$MILTER_PID rc=0
     MILTER_PID=
+    if ! kill -0 "$pid" 2>/dev/null; then
+        wait "$pid" 2>/dev/null || rc=$?
+        echo "authrelay-milter had died before the stop (status $rc):" >&2
+        tail -n 20 "$WORK/milter.log" | sed 's/^/  log: /' >&2
+        return 1
+    fi
+    kill -TERM "$pid"
+    wait "$pid" || rc=$?
+    if [ $rc -ne 0 ]; then
+        echo "authrelay-milter: exit status $rc after SIGTERM:" >&2
+        tail -n 20 "$WORK/milter.log" | sed 's/^/  log: /' >&2
+        return 1
+    fi
 }
 
 # pf_setup DIR PORT MILTER_SOCKET SINK_PORT: a private Postfix 3.x
@@ -261,7 +274,8 @@ sm_user() {
 # host name is qualified (else Sendmail sleeps a minute at start)
 sm_start() {
     local sm=$1 root=$2 port=$3
-    unshare --uts sh -c "hostname mta2.test && exec $root/usr/libexec/sendmail/sendmail -C $sm/etc/sm.cf -bD -L sm-authrelay" \
+    unshare --uts sh -c 'hostname mta2.test && exec "$@"' sh \
+        "$root/usr/libexec/sendmail/sendmail" -C "$sm/etc/sm.cf" -bD -L sm-authrelay \
         >>"$sm/sendmail.out" 2>&1 &
     echo $! >>"$WORK/sendmail.pids"
     SM_PID=$!

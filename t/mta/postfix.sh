@@ -10,7 +10,7 @@ command -v postfix >/dev/null && command -v swaks >/dev/null &&
     command -v saslpasswd2 >/dev/null || { echo "SKIP: postfix/swaks/sasl2-bin missing"; exit 77; }
 [ "$(id -u)" = 0 ] || { echo "SKIP: needs root for a private Postfix"; exit 77; }
 
-WORK=$(mktemp -d /tmp/ar_postfix_XXXXXX)
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/ar_postfix_XXXXXX")
 chmod 755 "$WORK"
 # shellcheck source=t/mta/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -108,7 +108,8 @@ has "<** 554 5.7.1 Relay access denied (100% sure): authenticate with SMTP AUTH"
     ok "reply text with '%' reaches the client literally" || bad "percent in reply text" "$T"
 
 # 10. the daemon stopped: Postfix tempfails, never relays unchecked
-milter_stop
+milter_stop && ok "the daemon lived through every test and stopped with status 0" ||
+    bad "the daemon died or did not stop cleanly"
 send "${INET[@]}" --from sender@remote.test --to down@remote.test
 if grep -qE '<\*\* 451 4\.(7|3)\.[0-9]' "$T" && ! has "250 2.1.5"; then
     ok "milter down: unauthenticated client gets 4xx"; else bad "milter down, unauthenticated" "$T"; fi
@@ -123,5 +124,6 @@ send "${INET[@]}" --auth PLAIN --auth-user alice@example.com --auth-password sec
     --from alice@example.com --to back@remote.test
 has "250 2.0.0 Ok: queued" && ok "milter restarted: relay works again" || bad "milter restart" "$T"
 
+milter_stop && ok "the restarted daemon stopped with status 0" || bad "the restarted daemon"
 echo "postfix: $((runs - fails)) of $runs passed in $(echo "$(date +%s.%N) - $t0" | bc | cut -c1-5) s"
 [ $fails = 0 ]

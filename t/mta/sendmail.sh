@@ -11,7 +11,7 @@ for c in swaks saslpasswd2 m4 unshare dpkg-deb apt-get; do
 done
 [ "$(id -u)" = 0 ] || { echo "SKIP: needs root"; exit 77; }
 
-WORK=$(mktemp -d /tmp/ar_sendmail_XXXXXX)
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/ar_sendmail_XXXXXX")
 chmod 755 "$WORK"
 # shellcheck source=t/mta/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -85,7 +85,8 @@ send --from sender@remote.test --to pct@remote.test
 grep -qF "<** 554 5.7.1 Relay access denied (100% sure): authenticate" "$T" &&
     ok "reload; reply text with '%' reaches the client literally" || bad "percent in reply text" "$T"
 
-milter_stop
+milter_stop && ok "the daemon lived through every test and stopped with status 0" ||
+    bad "the daemon died or did not stop cleanly"
 send --from sender@remote.test --to down@remote.test
 if grep -qE '^<\*\* 4[0-9][0-9] ' "$T" && ! has "Message accepted"; then
     ok "milter down: unauthenticated client gets 4xx (F=T)"; else bad "milter down, unauthenticated" "$T"; fi

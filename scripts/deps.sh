@@ -3,6 +3,12 @@
 # missing (as root, with apt-get), and nothing else.
 # usage: . scripts/deps.sh; need_packages PKG...
 
+# say LINE: to the terminal even inside a step of scripts/test, whose
+# output is held until the step ends (it keeps the terminal on fd 3)
+say() {
+    if { true >&3; } 2>/dev/null; then echo "$*" >&3; else echo "$*"; fi
+}
+
 need_packages() {
     local missing=()
     local p
@@ -16,7 +22,7 @@ need_packages() {
         echo "install them as root (apt-get install ${missing[*]}) or run this as root" >&2
         return 1
     fi
-    echo "    installing ${#missing[@]} Debian packages: ${missing[*]}"
+    say "    installing ${#missing[@]} Debian packages: ${missing[*]}"
     local t0 log
     t0=$(date +%s)
     log=$(mktemp)
@@ -31,7 +37,7 @@ need_packages() {
         return 1
     fi
     rm -f "$log"
-    echo "    installed in $(($(date +%s) - t0)) s"
+    say "    installed in $(($(date +%s) - t0)) s"
 }
 
 BUILD_PACKAGES=(build-essential cmake pkg-config libconfig-dev libmilter-dev check valgrind)

@@ -1408,11 +1408,14 @@ live(const char *path, int type)
 /* /dev/log for this test alone: the daemon suites' lock held (its
  * descriptor returned) and nothing at /dev/log (a socket or link that
  * nobody answers on, left by a test, removed); -1 and no lock if a live
- * syslog daemon, or anything else, is there */
+ * syslog daemon, or anything else, is there. The lock is /dev itself:
+ * every suite that can reach /dev/log shares it, also one in a chroot
+ * with the host's /dev bound in (a lock file in /tmp was not shared
+ * there, and two suites took /dev/log from each other). */
 static int
 devlog_take(void)
 {
-    int lock = open("/tmp/authrelay-test-devlog.lock", O_RDWR | O_CREAT, 0600);
+    int lock = open("/dev", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     ck_assert_int_ge(lock, 0);
     flock(lock, LOCK_EX);
     struct stat st;

@@ -1847,6 +1847,120 @@ START_TEST(test_stop_deadline)
 }
 END_TEST
 
+/* ---- files that are not what they should be ------------------------------ */
+
+static char metrics[160];
+
+/* the daemon restarted with a policy that writes metrics every second */
+static void
+restart_with_metrics(void)
+{
+    char text[512];
+    stop_daemon();
+    snprintf(metrics, sizeof(metrics), "%s/metrics.prom", dir);
+    snprintf(text, sizeof(text),
+             "version = 1;\nmilter = { metrics_file = \"%s\"; "
+             "metrics_interval = 1; };\n"
+             "relay = { local_domains = [ \"example.com\" ]; };\n",
+             metrics);
+    write_file(policy, text);
+}
+
+/* wait up to 5 s for the metrics file to be a regular file again */
+static void
+assert_metrics_written(void)
+{
+    struct stat st;
+    for (int i = 0; i < 500; i++) {
+        if (lstat(metrics, &st) == 0 && S_ISREG(st.st_mode))
+            return;
+        usleep(10000);
+    }
+    dump_log();
+    ck_abort_msg("%s is not written as a regular file", metrics);
+}
+
+/* SIGUSR2, and its metrics logged within 5 s */
+static void
+metrics_now(void)
+{
+    static const char line[] =
+        "metrics: authrelay_reloads_total{result=\"ok\"}";
+    int before = log_count(line);
+    kill(daemon_pid, SIGUSR2);
+    for (int i = 0; i < 500 && log_count(line) == before; i++)
+        usleep(10000);
+    if (log_count(line) == before) {
+        dump_log();
+        ck_abort_msg("no metrics logged after SIGUSR2");
+    }
+}
+
+/* The metrics file a symbolic link to /dev/zero at start: refused, and
+ * the start is quick. It used to be read back line by line forever, at
+ * 100% CPU, before the stop signals were taken: no start, no stop. */
+START_TEST(test_metrics_zero_at_start)
+{
+    restart_with_metrics();
+    ck_assert_int_eq(symlink("/dev/zero", metrics), 0);
+    start_daemon();
+    expect("<b@example.com>", "c", NULL); /* it serves */
+    assert_log("cannot restore last-match times from");
+    assert_log("metrics.prom: a symbolic link, not a regular file");
+    assert_metrics_written(); /* renamed over the link */
+}
+END_TEST
+
+/* A FIFO at the metrics path at start: the same. (It used to be opened
+ * for reading: a start that waits for a writer, SIGTERM blocked.) */
+START_TEST(test_metrics_fifo_at_start)
+{
+    restart_with_metrics();
+    ck_assert_int_eq(mkfifo(metrics, 0644), 0);
+    start_daemon();
+    expect("<b@example.com>", "c", NULL); /* it serves */
+    assert_log("metrics.prom: a FIFO, not a regular file");
+    assert_metrics_written();
+}
+END_TEST
+
+/* Whoever can write the metrics directory plants something at the name
+ * the temporary file used to have, <metrics_file>.tmp.<PID>: a symbolic
+ * link to a file the daemon may write is not followed (it used to be:
+ * the file was overwritten with the metrics, and the link renamed into
+ * place), and a FIFO there does not wedge the reload thread (it used to
+ * wait in open() for a reader: no more metrics, reloads, nor stop). */
+START_TEST(test_metrics_tmp_planted)
+{
+    char tmp[200], victim[160], text[64];
+    restart_with_metrics();
+    start_daemon();
+    assert_metrics_written();
+    snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", metrics, (long)daemon_pid);
+    snprintf(victim, sizeof(victim), "%s/victim", dir);
+    write_file(victim, "precious\n");
+    ck_assert_int_eq(symlink(victim, tmp), 0);
+    metrics_now();
+    usleep(1200 * 1000); /* and one interval's write */
+    FILE *f = fopen(victim, "r");
+    ck_assert_ptr_nonnull(f);
+    size_t n = fread(text, 1, sizeof(text) - 1, f);
+    text[n] = '\0';
+    fclose(f);
+    ck_assert_msg(strcmp(text, "precious\n") == 0,
+                  "the planted link was followed: victim holds %.40s", text);
+    assert_metrics_written();
+
+    ck_assert_int_eq(unlink(tmp), 0);
+    ck_assert_int_eq(mkfifo(tmp, 0644), 0);
+    metrics_now();
+    metrics_now();
+    reload_with("version = 1;\nrelay = { local_domains = [ \"example.com\", "
+                "\"new.test\" ]; };\n");
+    expect("<b@new.test>", "c", NULL);
+}
+END_TEST
+
 /* 100 reloads while 16 connections work: no failed transaction. */
 START_TEST(test_hundred_reloads)
 {
@@ -1894,6 +2008,9 @@ suite(void)
     tcase_add_test(tc, test_journal);
     tcase_add_test(tc, test_unreadable_policy);
     tcase_add_test(tc, test_stop_deadline);
+    tcase_add_test(tc, test_metrics_zero_at_start);
+    tcase_add_test(tc, test_metrics_fifo_at_start);
+    tcase_add_test(tc, test_metrics_tmp_planted);
     suite_add_tcase(s, tc);
     return s;
 }

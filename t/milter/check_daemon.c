@@ -1823,31 +1823,74 @@ START_TEST(test_unreadable_policy)
 }
 END_TEST
 
-/* libmilter's stop that never returns (its pool teardown race did that
- * under the sanitizers; simulated here): the daemon ends the stop itself
- * at its deadline -- files removed, last lines logged, exit 0. */
-START_TEST(test_stop_deadline)
+/* the daemon restarted with the test hook stall set (a stop or a reload
+ * that never ends) and a stop deadline of 1 s */
+static void
+start_stalling(const char *stall)
 {
     stop_daemon();
-    setenv("AUTHRELAY_TEST_STALL_STOP", "1", 1);
+    setenv(stall, "1", 1);
     setenv("AUTHRELAY_TEST_STOP_DEADLINE", "1", 1);
     start_daemon();
-    unsetenv("AUTHRELAY_TEST_STALL_STOP");
+    unsetenv(stall);
     unsetenv("AUTHRELAY_TEST_STOP_DEADLINE");
-    expect("<b@example.com>", "c", "<b@remote.test>", RELAY_TEXT, NULL);
+}
+
+/* SIGTERM ends in time by the deadline, logging why, the decisions made
+ * (a reject among them) and the stop */
+static void
+stop_by_deadline(const char *why)
+{
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     stop_daemon(); /* asserts exit 0, no socket, no pidfile */
     clock_gettime(CLOCK_MONOTONIC, &t1);
-    assert_log("has not finished its stop 1 s after the signal");
+    assert_log(why);
     assert_log("authrelay-milter stopping");
     assert_log("rcpt=<b@remote.test> decision=reject");
     ck_assert_msg(t1.tv_sec - t0.tv_sec < 10, "the stop took %ld s",
                   (long)(t1.tv_sec - t0.tv_sec));
 }
+
+/* libmilter's stop that never returns (its pool teardown race did that
+ * under the sanitizers; simulated here): the daemon ends the stop itself
+ * at its deadline -- files removed, last lines logged, exit 0. */
+START_TEST(test_stop_deadline)
+{
+    start_stalling("AUTHRELAY_TEST_STALL_STOP");
+    expect("<b@example.com>", "c", "<b@remote.test>", RELAY_TEXT, NULL);
+    stop_by_deadline("has not finished its stop 1 s after the signal");
+}
 END_TEST
 
 /* ---- files that are not what they should be ------------------------------ */
+
+/* A FIFO named in a list at reload: the reload fails at once with what
+ * it is, and the reload thread lives on (SIGUSR2 answers, SIGTERM stops:
+ * teardown). It used to open the FIFO and wait for a writer forever. */
+START_TEST(test_fifo_list_reload)
+{
+    char fifo[160], text[512];
+    snprintf(fifo, sizeof(fifo), "%s/domains.fifo", dir);
+    ck_assert_int_eq(mkfifo(fifo, 0644), 0);
+    snprintf(text, sizeof(text),
+             "version = 1;\nrelay = { local_domains = [ \"example.com\" ];\n"
+             "  local_domains_files = [ \"%s\" ]; };\n",
+             fifo);
+    write_file(policy, text);
+    kill(daemon_pid, SIGUSR1);
+    assert_log("policy.conf:3: cannot read");
+    assert_log("domains.fifo: a FIFO, not a regular file");
+    assert_log("the previous policy stays in force");
+    expect("<b@example.com>", "c", "<b@remote.test>", RELAY_TEXT, NULL);
+    kill(daemon_pid, SIGUSR2);
+    assert_log("metrics: authrelay_reloads_total{result=\"failed\"} 1");
+    write_policy("enforce", ", \"new.test\"");
+    kill(daemon_pid, SIGUSR1);
+    assert_log("reloaded");
+    expect("<b@new.test>", "c", NULL);
+}
+END_TEST
 
 static char metrics[160];
 
@@ -1961,6 +2004,20 @@ START_TEST(test_metrics_tmp_planted)
 }
 END_TEST
 
+/* A reload that never ends (simulated: the same as a read of a hung file
+ * system): SIGTERM still stops the daemon by the deadline -- files
+ * removed, last lines logged, exit 0. The deadline used to be kept by the
+ * reload thread itself: such a stop never ended. */
+START_TEST(test_stalled_reload_stop)
+{
+    start_stalling("AUTHRELAY_TEST_STALL_RELOAD");
+    kill(daemon_pid, SIGUSR1);
+    expect("<b@example.com>", "c", "<b@remote.test>", RELAY_TEXT, NULL);
+    usleep(300 * 1000); /* the reload thread is in its reload by now */
+    stop_by_deadline("the reload thread has not finished 1 s after the stop");
+}
+END_TEST
+
 /* 100 reloads while 16 connections work: no failed transaction. */
 START_TEST(test_hundred_reloads)
 {
@@ -2008,9 +2065,11 @@ suite(void)
     tcase_add_test(tc, test_journal);
     tcase_add_test(tc, test_unreadable_policy);
     tcase_add_test(tc, test_stop_deadline);
+    tcase_add_test(tc, test_fifo_list_reload);
     tcase_add_test(tc, test_metrics_zero_at_start);
     tcase_add_test(tc, test_metrics_fifo_at_start);
     tcase_add_test(tc, test_metrics_tmp_planted);
+    tcase_add_test(tc, test_stalled_reload_stop);
     suite_add_tcase(s, tc);
     return s;
 }

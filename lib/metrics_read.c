@@ -1,33 +1,39 @@
 /* metrics_read.c - read last-match times from a metrics file */
 #include "metrics_read.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 int
-ar_metrics_read_last_match(const char *path,
+ar_metrics_read_last_match(const char *path, int flags,
                            void (*fn)(const char *rule, double ts, void *ctx),
-                           void *ctx)
+                           void *ctx, char *why, size_t whysize)
 {
     static const char prefix[] = AR_METRIC_LAST_MATCH "{rule=\"";
-    FILE *f = fopen(path, "r");
-    char line[1024];
-    if (f == NULL)
-        return -1;
-    while (fgets(line, sizeof(line), f)) {
-        if (strncmp(line, prefix, sizeof(prefix) - 1) != 0)
-            continue;
-        char *name = line + sizeof(prefix) - 1;
-        char *end = strstr(name, "\"}");
-        if (end == NULL || end == name)
-            continue;
-        *end = '\0';
-        char *num = end + 2, *stop;
-        double ts = strtod(num, &stop);
-        if (stop != num)
-            fn(name, ts, ctx);
+    char *text;
+    size_t len;
+    int rc = ar_file_read(path, flags, AR_METRICS_READ_MAX, &text, &len, NULL,
+                          why, whysize);
+    if (rc < 0)
+        return rc;
+    for (char *line = text, *end = text + len; line < end;) {
+        char *nl = memchr(line, '\n', (size_t)(end - line));
+        char *next = nl ? nl + 1 : end;
+        if (nl)
+            *nl = '\0';
+        if (strncmp(line, prefix, sizeof(prefix) - 1) == 0) {
+            char *name = line + sizeof(prefix) - 1;
+            char *q = strstr(name, "\"}");
+            if (q && q != name) {
+                *q = '\0';
+                char *num = q + 2, *stop;
+                double ts = strtod(num, &stop);
+                if (stop != num)
+                    fn(name, ts, ctx);
+            }
+        }
+        line = next;
     }
-    fclose(f);
+    free(text);
     return 0;
 }

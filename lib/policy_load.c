@@ -16,11 +16,20 @@
 #include <string.h>
 
 #include "domain.h"
+#include "fileio.h"
 #include "policy_int.h"
 #include "sha256.h"
 
-#define MAX_FILE_ERRORS 20 /* per *_files file: then give up on that file */
-#define MAX_TEXT 400       /* reply text, octets */
+#define MAX_FILE_ERRORS 20  /* per *_files file: then give up on that file */
+#define MAX_TEXT 400        /* reply text, octets */
+#define MAX_FILE (1u << 30) /* the policy or a *_files file, octets */
+#define QUOTE_MAX 20        /* of a bad entry, octets quoted in messages */
+
+/* a file read, to see at the end that it did not change since */
+struct read_file {
+    const char *path; /* interned */
+    struct ar_file_id id;
+};
 
 struct loader {
     struct ar_diags *d;
@@ -31,6 +40,8 @@ struct loader {
     char **lines; /* main file text split in lines, for finding entries */
     size_t nlines;
     char *text;
+    struct read_file *read; /* every file read */
+    size_t nread;
 };
 
 /* ---- files and locations ---------------------------------------------- */
@@ -209,12 +220,68 @@ each_string(struct loader *ld, const config_setting_t *arr, const char *what,
 typedef int (*entry_fn)(struct loader *, const char *entry, const char *file,
                         unsigned line, void *ctx, const char **why);
 
+/*
+ * A bad entry as messages quote it: at most QUOTE_MAX octets, in quotes,
+ * '"', '\' and every octet outside printable ASCII escaped (\xHH), and
+ * ... after the quotes when cut. A list file may be anything the policy
+ * names, read as root at start (a shadow file, a key): its lines go to
+ * syslog only as far as a short prefix, and never as raw bytes.
+ */
+#define QUOTE_SIZE (2 + QUOTE_MAX * 4 + 3 + 1)
+
+static const char *
+quote(const char *s, size_t n, char *buf)
+{
+    size_t k = 0;
+    buf[k++] = '"';
+    for (size_t i = 0; i < n && i < QUOTE_MAX; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"' || c == '\\')
+            k += (size_t)sprintf(buf + k, "\\%c", c);
+        else if (c < 0x20 || c >= 0x7f)
+            k += (size_t)sprintf(buf + k, "\\x%02x", c);
+        else
+            buf[k++] = (char)c;
+    }
+    buf[k++] = '"';
+    if (n > QUOTE_MAX)
+        k += (size_t)sprintf(buf + k, "...");
+    buf[k] = '\0';
+    return buf;
+}
+
+/* note a file read, for check_unchanged() */
+static void
+note_read(struct loader *ld, const char *path, const struct ar_file_id *id)
+{
+    struct read_file *nv = realloc(ld->read, (ld->nread + 1) * sizeof(*nv));
+    if (nv == NULL) {
+        ar_diag_error(ld->d, path, 0, "out of memory");
+        return;
+    }
+    ld->read = nv;
+    nv[ld->nread++] = (struct read_file){path, *id};
+}
+
+/* A file written in place while we read it is refused by ar_file_read;
+ * one written in place after we read it, while the rest was loading, is
+ * caught here: either way the policy is never a mix of two versions. */
+static void
+check_unchanged(struct loader *ld)
+{
+    for (size_t i = 0; i < ld->nread; i++)
+        if (ar_file_changed(ld->read[i].path, &ld->read[i].id))
+            ar_diag_error(ld->d, ld->read[i].path, 0,
+                          "changed while the policy was loading (replace "
+                          "it by rename, not in place)");
+}
+
 /* read one entry a line; '#' starts a comment; errors name the file:line */
 static void
 read_list_file(struct loader *ld, const config_setting_t *s, const char *name,
                const char *what, entry_fn fn, void *ctx)
 {
-    char path[PATH_MAX];
+    char path[PATH_MAX], why[AR_FILE_WHY];
     if (name[0] == '\0') {
         err(ld, s, "empty file name");
         return;
@@ -223,35 +290,43 @@ read_list_file(struct loader *ld, const config_setting_t *s, const char *name,
         snprintf(path, sizeof(path), "%s", name);
     else
         snprintf(path, sizeof(path), "%s/%s", ld->dir, name);
-    FILE *f = fopen(path, "r");
-    if (f == NULL) {
-        err(ld, s, "cannot open %s: %s", path, strerror(errno));
+    /* read whole, or not at all: every failure (memory included) is an
+     * error, never the end of the list */
+    char *text;
+    size_t len;
+    struct ar_file_id id;
+    int rc =
+        ar_file_read(path, 0, MAX_FILE, &text, &len, &id, why, sizeof(why));
+    if (rc < 0) {
+        err(ld, s, "cannot %s %s: %s", rc == -1 ? "open" : "read", path, why);
         return;
     }
     const char *fname = intern(ld, path);
-    char *buf = NULL;
-    size_t cap = 0;
-    ssize_t n;
+    note_read(ld, fname, &id);
     unsigned line = 0, nerr = 0;
-    while ((n = getline(&buf, &cap, f)) >= 0) {
+    for (char *buf = text, *end = text + len; buf < end;) {
+        char *nl = memchr(buf, '\n', (size_t)(end - buf));
+        size_t n = nl ? (size_t)(nl - buf) : (size_t)(end - buf);
+        char *next = nl ? nl + 1 : end;
         line++;
         char *p = buf, *e;
-        char *hash = memchr(buf, '#', (size_t)n);
+        char *hash = memchr(buf, '#', n);
         e = hash ? hash : buf + n;
+        buf = next;
         while (p < e && (*p == ' ' || *p == '\t'))
             p++;
-        while (e > p && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' ||
-                         e[-1] == '\r'))
+        while (e > p && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
             e--;
         if (p == e)
             continue;
         *e = '\0';
-        const char *why = NULL;
+        const char *bad = NULL;
         if (memchr(p, '\0', (size_t)(e - p)) != NULL)
-            why = "NUL byte in line";
-        if (why || fn(ld, p, fname, line, ctx, &why) < 0) {
-            ar_diag_error(ld->d, fname, line, "bad %s \"%s\": %s", what, p,
-                          why);
+            bad = "NUL byte in line";
+        if (bad || fn(ld, p, fname, line, ctx, &bad) < 0) {
+            char q[QUOTE_SIZE];
+            ar_diag_error(ld->d, fname, line, "bad %s %s: %s", what,
+                          quote(p, (size_t)(e - p), q), bad);
             if (++nerr == MAX_FILE_ERRORS) {
                 ar_diag_error(ld->d, fname, line,
                               "too many errors, rest of file skipped");
@@ -259,10 +334,7 @@ read_list_file(struct loader *ld, const config_setting_t *s, const char *name,
             }
         }
     }
-    if (ferror(f))
-        ar_diag_error(ld->d, fname, line, "read error: %s", strerror(errno));
-    free(buf);
-    fclose(f);
+    free(text);
 }
 
 static void
@@ -308,8 +380,9 @@ add_domain_setting(struct loader *ld, const config_setting_t *e, const char *v,
                    void *ctx)
 {
     const char *why;
+    char q[QUOTE_SIZE];
     if (add_domain(ld, v, NULL, 0, ctx, &why) < 0)
-        err(ld, e, "bad domain \"%s\": %s", v, why);
+        err(ld, e, "bad domain %s: %s", quote(v, strlen(v), q), why);
 }
 
 struct netctx {
@@ -350,8 +423,9 @@ add_net_setting(struct loader *ld, const config_setting_t *e, const char *v,
                 void *ctx)
 {
     const char *why;
+    char q[QUOTE_SIZE];
     if (add_net(ld, v, file_of(ld, e), line_of(ld, e), ctx, &why) < 0)
-        err(ld, e, "bad network \"%s\": %s", v, why);
+        err(ld, e, "bad network %s: %s", quote(v, strlen(v), q), why);
 }
 
 /* ---- replies ------------------------------------------------------------ */
@@ -811,8 +885,9 @@ add_any_login(struct loader *ld, const config_setting_t *e, const char *v,
               void *ctx)
 {
     const char *why;
+    char q[QUOTE_SIZE];
     if (ar_loginmap_add_any(ctx, v, &why) < 0)
-        err(ld, e, "bad login \"%s\": %s", v, why);
+        err(ld, e, "bad login %s: %s", quote(v, strlen(v), q), why);
 }
 
 struct sl_entry {
@@ -826,8 +901,10 @@ add_login_sender(struct loader *ld, const config_setting_t *e, const char *v,
 {
     struct sl_entry *se = ctx;
     const char *why;
+    char q[QUOTE_SIZE];
     if (ar_loginmap_add(se->map, se->login, v, &why) < 0)
-        err(ld, e, "bad sender \"%s\" for login %s: %s", v, se->login, why);
+        err(ld, e, "bad sender %s for login %s: %s", quote(v, strlen(v), q),
+            se->login, why);
 }
 
 /* a map file line: LOGIN SENDER [SENDER ...] */
@@ -922,43 +999,6 @@ load_sender_login(struct loader *ld, const config_setting_t *g)
 }
 
 /* ---- the whole file ------------------------------------------------------ */
-
-/* the whole file, NUL-terminated, into *text; -1 with errno on failure */
-static int
-read_text(const char *path, char **text, size_t *len)
-{
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return -1;
-    size_t cap = 0, n = 0, got;
-    char *buf = NULL;
-    do {
-        if (n + 8192 + 1 > cap) {
-            cap = (n + 8192 + 1) * 2;
-            char *nb = realloc(buf, cap);
-            if (nb == NULL) {
-                free(buf);
-                fclose(f);
-                errno = ENOMEM;
-                return -1;
-            }
-            buf = nb;
-        }
-        got = fread(buf + n, 1, 8192, f);
-        n += got;
-    } while (got > 0);
-    int err = ferror(f) ? EIO : 0;
-    fclose(f);
-    if (err) {
-        free(buf);
-        errno = err;
-        return -1;
-    }
-    buf[n] = '\0';
-    *text = buf;
-    *len = n;
-    return 0;
-}
 
 /* keep a copy of the text split in lines, for line_of() */
 static void
@@ -1063,12 +1103,14 @@ has_include(const char *text, const char *name, struct ar_diags *d)
 
 /*
  * The one loader: text is the whole policy, name what errors call it, dir
- * where relative *_files and @include paths start. The file is read once,
- * so that what is parsed, hashed and quoted in errors is the same text.
+ * where relative *_files and @include paths start, id the file the text
+ * came from (NULL for a string), looked at again once all is loaded. The
+ * file is read once, so that what is parsed, hashed and quoted in errors
+ * is the same text.
  */
 static struct ar_policy *
 load_text(const char *name, const char *text, size_t len, const char *dir,
-          int64_t today, struct ar_diags *d)
+          const struct ar_file_id *id, int64_t today, struct ar_diags *d)
 {
     struct loader ld = {.d = d, .today = today};
     config_t cf;
@@ -1085,6 +1127,8 @@ load_text(const char *name, const char *text, size_t len, const char *dir,
     atomic_init(&ld.p->refs, 1);
     ld.p->metrics_interval = 15;
     ld.path = intern(&ld, name);
+    if (id)
+        note_read(&ld, ld.path, id);
     ar_sha256_hex(text, len, ld.p->sha256);
 
     config_init(&cf);
@@ -1099,8 +1143,10 @@ load_text(const char *name, const char *text, size_t len, const char *dir,
     } else {
         split_text(&ld, text, len);
         load_root(&ld, &cf);
+        check_unchanged(&ld);
     }
     config_destroy(&cf);
+    free(ld.read);
     free(ld.lines);
     free(ld.text);
     free(ld.dir);
@@ -1120,17 +1166,19 @@ load_text(const char *name, const char *text, size_t len, const char *dir,
 struct ar_policy *
 ar_policy_load(const char *path, int64_t today, struct ar_diags *d)
 {
-    char *text;
+    char *text, why[AR_FILE_WHY];
     size_t len;
-    if (read_text(path, &text, &len) < 0) {
-        ar_diag_error(d, path, 0, "cannot read: %s", strerror(errno));
+    struct ar_file_id id;
+    if (ar_file_read(path, 0, MAX_FILE, &text, &len, &id, why, sizeof(why)) <
+        0) {
+        ar_diag_error(d, path, 0, "cannot read: %s", why);
         return NULL;
     }
     const char *slash = strrchr(path, '/');
     char *dir = slash ? strndup(path, (size_t)(slash - path + (slash == path)))
                       : strdup(".");
     struct ar_policy *p =
-        dir ? load_text(path, text, len, dir, today, d) : NULL;
+        dir ? load_text(path, text, len, dir, &id, today, d) : NULL;
     if (dir == NULL)
         ar_diag_error(d, path, 0, "out of memory");
     free(dir);
@@ -1142,7 +1190,7 @@ struct ar_policy *
 ar_policy_load_string(const char *name, const char *text, size_t len,
                       const char *dir, int64_t today, struct ar_diags *d)
 {
-    return load_text(name, text, len, dir, today, d);
+    return load_text(name, text, len, dir, NULL, today, d);
 }
 
 /* ---- freeing ---------------------------------------------------------------

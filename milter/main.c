@@ -222,6 +222,7 @@ leave(int status)
 /* what a stop removes, and who is already doing it */
 static const char *stop_pidfile, *stop_socket;
 static atomic_bool finishing;
+static atomic_bool milter_returned; /* main waits for our threads now */
 
 /* The end of a stop, once: the last line, our files, our log. The
  * policy is freed only when libmilter has returned (no callback can be
@@ -247,11 +248,18 @@ void
 ar_stop_overdue(unsigned seconds)
 {
     if (atomic_load(&finishing))
-        return; /* main is finishing: it joins the caller */
-    ar_log(LOG_WARNING,
-           "libmilter has not finished its stop %u s after the signal: "
-           "stopping without it",
-           seconds);
+        return; /* main is finishing: its exit ends the caller too */
+    if (atomic_load(&milter_returned))
+        ar_log(LOG_WARNING,
+               "the reload thread has not finished %u s after the stop "
+               "signal (a reload or metrics write hangs): stopping without "
+               "it",
+               seconds);
+    else
+        ar_log(LOG_WARNING,
+               "libmilter has not finished its stop %u s after the signal: "
+               "stopping without it",
+               seconds);
     finish(0, false);
 }
 
@@ -427,6 +435,7 @@ main(int argc, char **argv)
      * its wait (seen under valgrind): a stop that was asked for is an
      * orderly stop; only a listener that fails on its own is not */
     bool asked = mi_stop() != 0;
+    atomic_store(&milter_returned, true);
     if (atomic_load(&finishing)) /* the deadline came first: it exits */
         for (;;)
             pause();

@@ -3,12 +3,14 @@
 #include "metrics.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "hash.h"
@@ -178,11 +180,20 @@ restore_one(const char *rule, double ts, void *ctx)
     ar_metrics_matched(rule, (time_t)ts);
 }
 
+/* The file is ours, written by rename: anything else in its place (a
+ * symbolic link to /dev/zero once made the start spin forever) is
+ * refused, not followed, and only a bounded regular file is read. */
 void
 ar_metrics_restore(const char *path)
 {
-    if (ar_metrics_read_last_match(path, restore_one, NULL) == 0)
+    char why[AR_FILE_WHY];
+    int rc = ar_metrics_read_last_match(path, AR_FILE_NOFOLLOW, restore_one,
+                                        NULL, why, sizeof(why));
+    if (rc == 0)
         ar_log(LOG_INFO, "last-match times restored from %s", path);
+    else if (rc != -1 || errno != ENOENT)
+        ar_log(LOG_WARNING, "cannot restore last-match times from %s: %s", path,
+               why);
 }
 
 /* every metric, in Prometheus text format, to f (lock held) */
@@ -237,14 +248,42 @@ emit(FILE *f, bool help)
     fprintf(f, "authrelay_policy_load_seconds %.6f\n", policy_load_seconds);
 }
 
+/* the mode a new file gets, 0666 less the umask, as fopen() had it */
+static mode_t file_mode;
+static pthread_once_t file_mode_once = PTHREAD_ONCE_INIT;
+
+static void
+get_file_mode(void)
+{
+    mode_t mask = umask(0); /* no other thread creates files meanwhile */
+    umask(mask);
+    file_mode = 0666 & ~mask;
+}
+
+/* Written to a new file of a random name beside path (O_EXCL: whatever
+ * someone who can write the directory put there is never opened, let
+ * alone followed), then renamed over path. */
 int
 ar_metrics_write(const char *path)
 {
     char tmp[4096];
-    snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "w");
-    if (f == NULL)
+    if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path) >=
+        sizeof(tmp)) {
+        errno = ENAMETOOLONG;
         return -1;
+    }
+    pthread_once(&file_mode_once, get_file_mode);
+    int fd = mkostemp(tmp, O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    FILE *f = NULL;
+    if (fchmod(fd, file_mode) < 0 || (f = fdopen(fd, "w")) == NULL) {
+        int e = errno;
+        close(fd);
+        unlink(tmp);
+        errno = e;
+        return -1;
+    }
     pthread_mutex_lock(&lock);
     emit(f, true);
     pthread_mutex_unlock(&lock);

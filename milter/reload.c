@@ -1,18 +1,15 @@
 /*
  * reload.c - SIGUSR1 re-reads the policy, in a thread of its own that
  * sigwait()s for it (libmilter's own signal thread takes SIGHUP, SIGTERM
- * and SIGINT as "stop"). A new policy replaces the old one atomically; a
- * broken one is logged with its file and line and the old one stays.
+ * and SIGINT as "stop"; stop.c watches the stop). A new policy replaces
+ * the old one atomically; a broken one is logged with its file and line
+ * and the old one stays. The same thread writes the metrics file, on
+ * SIGUSR2, every metrics_interval and once at a stop.
  */
 #define _GNU_SOURCE
-#include <netdb.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -52,6 +49,11 @@ reload(void)
     struct ar_diags d;
     struct timespec t0, t1;
 
+    /* tests only: a reload that never ends, as a read of a hung file
+     * system would (the stop must not wait for it) */
+    if (getenv("AUTHRELAY_TEST_STALL_RELOAD"))
+        for (;;)
+            pause();
     ar_diags_init(&d);
     clock_gettime(CLOCK_MONOTONIC, &t0);
     struct ar_policy *p = ar_policy_load(ar_d.policy_path, ar_today(), &d);
@@ -80,57 +82,11 @@ reload(void)
     ar_diags_free(&d);
 }
 
-/*
- * libmilter's listener looks at its stop flag only when its select()
- * times out, every 5 seconds: an orderly stop would take that long. Once
- * the flag is up, one connection to our own socket wakes it at once.
- * mi_stop() is libmilter's own (exported, undeclared) reader of the flag.
- */
+/* libmilter's own (exported, undeclared) reader of its stop flag */
 extern int mi_stop(void);
 
-static const char *sockspec;
 static pthread_t thread;
 static atomic_bool stopping;
-
-static void
-poke_listener(void)
-{
-    const char *path = NULL;
-    int fd = -1;
-    if (strncmp(sockspec, "unix:", 5) == 0)
-        path = sockspec + 5;
-    else if (strncmp(sockspec, "local:", 6) == 0)
-        path = sockspec + 6;
-    else if (strchr(sockspec, ':') == NULL)
-        path = sockspec;
-    if (path) {
-        struct sockaddr_un sun = {.sun_family = AF_UNIX};
-        snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
-        if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) >= 0)
-            connect(fd, (struct sockaddr *)&sun, sizeof(sun));
-    } else {
-        /* inet:PORT@HOST, inet6:PORT@HOST; no host means all: loopback */
-        bool v6 = strncmp(sockspec, "inet6:", 6) == 0;
-        const char *p = strchr(sockspec, ':') + 1, *at = strchr(p, '@');
-        char port[16], host[256];
-        snprintf(port, sizeof(port), "%.*s",
-                 (int)(at ? (size_t)(at - p) : strlen(p)), p);
-        snprintf(host, sizeof(host), "%s",
-                 at && at[1] && strcmp(at + 1, "0.0.0.0") &&
-                         strcmp(at + 1, "::")
-                     ? at + 1
-                     : (v6 ? "::1" : "127.0.0.1"));
-        struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai;
-        hints.ai_family = v6 ? AF_INET6 : AF_INET;
-        if (getaddrinfo(host, port, &hints, &ai) == 0) {
-            if ((fd = socket(ai->ai_family, SOCK_STREAM, 0)) >= 0)
-                connect(fd, ai->ai_addr, ai->ai_addrlen);
-            freeaddrinfo(ai);
-        }
-    }
-    if (fd >= 0)
-        close(fd);
-}
 
 /* write the metrics file, if the policy in force names one */
 static void
@@ -157,26 +113,12 @@ metrics_interval(void)
     return s;
 }
 
-/* How long libmilter may take to return from a stop: it returns at once
- * (it does not wait for open sessions), but its pool teardown can race
- * and never end (seen under the sanitizers after a thousand
- * connections); then we end the stop ourselves, before a supervisor's
- * SIGKILL would lose the queued log lines. */
-#define STOP_DEADLINE 30
-
-static unsigned
-stop_deadline(void)
-{
-    const char *t = getenv("AUTHRELAY_TEST_STOP_DEADLINE"); /* tests only */
-    return t && atoi(t) > 0 ? (unsigned)atoi(t) : STOP_DEADLINE;
-}
-
 static void *
 reload_thread(void *arg)
 {
     sigset_t set;
-    bool poked = false;
-    struct timespec last, now, stop_seen = {0, 0};
+    bool last_word = false;
+    struct timespec last, now;
     (void)arg;
     sigemptyset(&set);
     sigaddset(&set, SIGUSR1);
@@ -189,28 +131,27 @@ reload_thread(void *arg)
             reload();
         } else if (sig == SIGUSR2) {
             write_metrics(true);
-        } else if (!poked && mi_stop() != 0) {
+        } else if (!last_word && mi_stop() != 0) {
             write_metrics(false); /* the last word before we go */
-            poke_listener();
-            poked = true;
-            clock_gettime(CLOCK_MONOTONIC, &stop_seen);
+            last_word = true;
         }
         unsigned every = metrics_interval();
         clock_gettime(CLOCK_MONOTONIC, &now);
-        if (poked && now.tv_sec - stop_seen.tv_sec >= (time_t)stop_deadline())
-            ar_stop_overdue(stop_deadline());
         if (every && now.tv_sec - last.tv_sec >= (time_t)every) {
             write_metrics(false);
             last = now;
         }
     }
+    if (!last_word) /* the stop came before our next tick */
+        write_metrics(false);
     return NULL;
 }
 
 int
 ar_reload_start(const char *sock)
 {
-    sockspec = sock;
+    if (ar_stop_start(sock) < 0)
+        return -1;
     return pthread_create(&thread, NULL, reload_thread, NULL) == 0 ? 0 : -1;
 }
 

@@ -9,11 +9,16 @@
 
 #include "check_tmp.h"
 #include <dirent.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include "fileio.h" /* built here with AR_TEST_SEAMS: ar_test_after_read */
 #include "policy.h"
 
 #define BAD_DIR AR_TEST_DATA "/bad"
@@ -240,6 +245,247 @@ START_TEST(test_million_domains)
 }
 END_TEST
 
+/* ---- files that are not what a policy expects ------------------------- */
+
+static char tdir[64];
+
+static const char *
+tpath(const char *name)
+{
+    static char buf[4][256];
+    static int k;
+    char *b = buf[k++ % 4];
+    snprintf(b, sizeof(buf[0]), "%s/%s", tdir, name);
+    return b;
+}
+
+static void
+put(const char *name, const char *text)
+{
+    FILE *f = fopen(tpath(name), "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    ck_assert_int_eq(fclose(f), 0);
+}
+
+static void
+tdir_make(void)
+{
+    snprintf(tdir, sizeof(tdir), "/tmp/ar_load_XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(tdir));
+}
+
+static void
+tdir_remove(void)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", tdir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+/* the load of policy.conf in tdir fails, with an error holding want at
+ * file:line (file: a base name) */
+static void
+load_fails_with(const char *file, unsigned line, const char *want)
+{
+    struct ar_diags d;
+    char buf[4096];
+    ar_diags_init(&d);
+    struct ar_policy *p = ar_policy_load(tpath("policy.conf"), 0, &d);
+    dump(&d, buf, sizeof(buf));
+    ck_assert_msg(p == NULL, "loaded, want an error with %s", want);
+    bool found = false;
+    for (size_t i = 0; i < d.n && !found; i++) {
+        const char *base = d.v[i].file ? strrchr(d.v[i].file, '/') : NULL;
+        found = base && strcmp(base + 1, file) == 0 && d.v[i].line == line &&
+                strstr(d.v[i].msg, want) != NULL;
+    }
+    ck_assert_msg(found, "want %s:%u: %s, got:%s", file, line, want, buf);
+    ar_diags_free(&d);
+}
+
+/* A FIFO named as a list: refused at once with what it is (it used to
+ * be opened for reading, which waits for a writer forever: a reload
+ * that never ends, and a daemon that can no longer stop). */
+START_TEST(test_fifo_list)
+{
+    tdir_make();
+    ck_assert_int_eq(mkfifo(tpath("fifo"), 0600), 0);
+    put("policy.conf", "version = 1;\nrelay = { local_domains = [ "
+                       "\"example.com\" ];\n"
+                       "  local_domains_files = [ \"fifo\" ]; };\n");
+    load_fails_with("policy.conf", 3, "a FIFO, not a regular file");
+    /* the policy file itself, too */
+    ck_assert_int_eq(rename(tpath("fifo"), tpath("policy.conf")), 0);
+    load_fails_with("policy.conf", 0, "cannot read: a FIFO");
+    tdir_remove();
+}
+END_TEST
+
+/* Memory runs out while a list is read: an error, never a shorter list
+ * (glibc's getline() sets no error flag on ENOMEM, and the old reader
+ * took it for the end of the file: the policy loaded with its first
+ * domain only). Real exhaustion: a child with RLIMIT_AS a little above
+ * what it uses, and a list larger than that. */
+START_TEST(test_list_out_of_memory)
+{
+#ifdef __SANITIZE_ADDRESS__
+    return; /* ASan reserves terabytes of address space: no RLIMIT_AS */
+#endif
+    enum { BIG = 48 << 20, ROOM = 24 << 20 };
+    tdir_make();
+    FILE *f = fopen(tpath("big.list"), "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("first.example\n", f);
+    for (int i = 0; i < BIG / 64; i++)
+        fputs(
+            "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+            f);
+    fputs("\nlast.example\n", f);
+    ck_assert_int_eq(fclose(f), 0);
+    put("policy.conf", "version = 1;\nrelay = { local_domains_files = [ "
+                       "\"big.list\" ]; };\n");
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        long kb = 0;
+        char line[256];
+        FILE *st = fopen("/proc/self/status", "r");
+        while (st && fgets(line, sizeof(line), st))
+            if (sscanf(line, "VmSize: %ld kB", &kb) == 1)
+                break;
+        if (kb <= 0)
+            _exit(3);
+        struct rlimit rl = {(rlim_t)kb * 1024 + ROOM, (rlim_t)kb * 1024 + ROOM};
+        if (setrlimit(RLIMIT_AS, &rl) < 0)
+            _exit(3);
+        struct ar_diags d;
+        ar_diags_init(&d);
+        struct ar_policy *p = ar_policy_load(tpath("policy.conf"), 0, &d);
+        if (p != NULL)
+            _exit(1); /* loaded: a list cut short was taken as whole */
+        for (size_t i = 0; i < d.n; i++)
+            if (strstr(d.v[i].msg, "out of memory"))
+                _exit(0);
+        _exit(2);
+    }
+    int status;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    tdir_remove();
+    ck_assert_msg(WIFEXITED(status), "the child died (%d)", status);
+    ck_assert_msg(WEXITSTATUS(status) != 1,
+                  "out of memory, the list loaded cut short");
+    ck_assert_msg(WEXITSTATUS(status) == 0,
+                  "want an out-of-memory error, child exit %d",
+                  WEXITSTATUS(status));
+}
+END_TEST
+
+/* The seam: a writer that appends to a file right after the loader has
+ * read one (named by read_by), as an editor writing in place would in
+ * the middle of a reload. Deterministic, where racing a real writer
+ * against a reload is not. */
+static const char *read_by, *append_to, *append_text;
+
+static void
+append_after_read(const char *path, int fd)
+{
+    (void)fd;
+    const char *base = strrchr(path, '/');
+    if (read_by == NULL || strcmp(base ? base + 1 : path, read_by) != 0)
+        return;
+    read_by = NULL;            /* once */
+    if (append_text == NULL) { /* replaced by rename instead */
+        ck_assert_int_eq(rename(tpath("new.conf"), tpath(append_to)), 0);
+        return;
+    }
+    int w = open(tpath(append_to), O_WRONLY | O_APPEND);
+    ck_assert_int_ge(w, 0);
+    ck_assert_int_eq(write(w, append_text, strlen(append_text)),
+                     (ssize_t)strlen(append_text));
+    close(w);
+}
+
+static const char first_half[] =
+    "version = 1;\nrelay = { local_domains = [ \"example.com\" ];\n"
+    "  local_domains_files = [ \"domains.list\" ]; };\n";
+static const char second_half[] =
+    "exceptions = ( { name = \"isp\"; match = { client_networks = [ "
+    "\"192.0.2.0/24\" ]; }; action = \"reject\"; } );\n";
+
+/* policy.conf holds a valid first half; when the file read_by has been
+ * read, text is appended to the file to (text NULL: new.conf is renamed
+ * over it) */
+static void
+half_written(const char *by, const char *to, const char *text)
+{
+    tdir_make();
+    put("policy.conf", first_half);
+    put("domains.list", "example.org\n");
+    read_by = by;
+    append_to = to;
+    append_text = text;
+    ar_test_after_read = append_after_read;
+}
+
+static void
+half_written_done(void)
+{
+    ar_test_after_read = NULL;
+    ck_assert_msg(read_by == NULL, "the writer never ran");
+    tdir_remove();
+}
+
+/* The policy grows while it is read: its first half is a valid policy
+ * (the cut fell on a statement boundary), and used to be applied. */
+START_TEST(test_policy_changed_during_read)
+{
+    half_written("policy.conf", "policy.conf", second_half);
+    load_fails_with("policy.conf", 0, "changed while it was read");
+    half_written_done();
+}
+END_TEST
+
+/* The policy is written after it was read, while a list is read: caught
+ * when all is loaded. */
+START_TEST(test_policy_changed_during_load)
+{
+    half_written("domains.list", "policy.conf", second_half);
+    load_fails_with("policy.conf", 0, "changed while the policy was loading");
+    half_written_done();
+}
+END_TEST
+
+/* A list grows while it is read. */
+START_TEST(test_list_changed_during_read)
+{
+    half_written("domains.list", "domains.list", "example.net\n");
+    load_fails_with("policy.conf", 3,
+                    "domains.list: changed while it was read");
+    half_written_done();
+}
+END_TEST
+
+/* A policy replaced by rename while a list is read is no error: what was
+ * read was whole. */
+START_TEST(test_policy_renamed_during_load)
+{
+    half_written("domains.list", "policy.conf", NULL);
+    char text[512];
+    snprintf(text, sizeof(text), "%s%s", first_half, second_half);
+    put("new.conf", text);
+    struct ar_diags d;
+    char buf[4096];
+    ar_diags_init(&d);
+    struct ar_policy *p = ar_policy_load(tpath("policy.conf"), 0, &d);
+    dump(&d, buf, sizeof(buf));
+    ck_assert_msg(p != NULL, "renamed over during the load:%s", buf);
+    ar_policy_unref(p);
+    ar_diags_free(&d);
+    half_written_done();
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -251,6 +497,12 @@ suite(void)
     tcase_add_test(tc, test_missing_file);
     tcase_add_test(tc, test_expired_warning);
     tcase_add_test(tc, test_million_domains);
+    tcase_add_test(tc, test_fifo_list);
+    tcase_add_test(tc, test_list_out_of_memory);
+    tcase_add_test(tc, test_policy_changed_during_read);
+    tcase_add_test(tc, test_policy_changed_during_load);
+    tcase_add_test(tc, test_list_changed_during_read);
+    tcase_add_test(tc, test_policy_renamed_during_load);
     tcase_set_timeout(tc, 120);
     suite_add_tcase(s, tc);
     return s;

@@ -89,8 +89,11 @@ lint_stale(const struct ar_policy *p, const char *metrics, long stale_days,
         const char *file;
         unsigned line;
         struct last_match m = {ar_policy_exception(p, i, &file, &line), -1};
-        if (ar_metrics_read_last_match(metrics, note_match, &m) < 0) {
-            ar_diag_error(d, metrics, 0, "cannot read the metrics file");
+        char why[AR_FILE_WHY];
+        if (ar_metrics_read_last_match(metrics, 0, note_match, &m, why,
+                                       sizeof(why)) < 0) {
+            ar_diag_error(d, metrics, 0, "cannot read the metrics file: %s",
+                          why);
             return;
         }
         if (m.ts < 0) {

@@ -1851,27 +1851,198 @@ START_TEST(test_unreadable_policy)
 }
 END_TEST
 
+/* the daemon restarted with the test hook stall set (a stop or a reload
+ * that never ends) and a stop deadline of 1 s */
+static void
+start_stalling(const char *stall)
+{
+    stop_daemon();
+    setenv(stall, "1", 1);
+    setenv("AUTHRELAY_TEST_STOP_DEADLINE", "1", 1);
+    start_daemon();
+    unsetenv(stall);
+    unsetenv("AUTHRELAY_TEST_STOP_DEADLINE");
+}
+
+/* SIGTERM ends in time by the deadline, logging why, the decisions made
+ * (a reject among them) and the stop */
+static void
+stop_by_deadline(const char *why)
+{
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    stop_daemon(); /* asserts exit 0, no socket, no pidfile */
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    assert_log(why);
+    assert_log("authrelay-milter stopping");
+    assert_log("rcpt=<b@remote.test> decision=reject");
+    ck_assert_msg(t1.tv_sec - t0.tv_sec < 10, "the stop took %ld s",
+                  (long)(t1.tv_sec - t0.tv_sec));
+}
+
 /* libmilter's stop that never returns (its pool teardown race did that
  * under the sanitizers; simulated here): the daemon ends the stop itself
  * at its deadline -- files removed, last lines logged, exit 0. */
 START_TEST(test_stop_deadline)
 {
-    stop_daemon();
-    setenv("AUTHRELAY_TEST_STALL_STOP", "1", 1);
-    setenv("AUTHRELAY_TEST_STOP_DEADLINE", "1", 1);
-    start_daemon();
-    unsetenv("AUTHRELAY_TEST_STALL_STOP");
-    unsetenv("AUTHRELAY_TEST_STOP_DEADLINE");
+    start_stalling("AUTHRELAY_TEST_STALL_STOP");
     expect("<b@example.com>", "c", "<b@remote.test>", RELAY_TEXT, NULL);
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    stop_daemon(); /* asserts exit 0, no socket, no pidfile */
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    assert_log("has not finished its stop 1 s after the signal");
-    assert_log("authrelay-milter stopping");
-    assert_log("rcpt=<b@remote.test> decision=reject");
-    ck_assert_msg(t1.tv_sec - t0.tv_sec < 10, "the stop took %ld s",
-                  (long)(t1.tv_sec - t0.tv_sec));
+    stop_by_deadline("has not finished its stop 1 s after the signal");
+}
+END_TEST
+
+/* ---- files that are not what they should be ------------------------------ */
+
+/* A FIFO named in a list at reload: the reload fails at once with what
+ * it is, and the reload thread lives on (SIGUSR2 answers, SIGTERM stops:
+ * teardown). It used to open the FIFO and wait for a writer forever. */
+START_TEST(test_fifo_list_reload)
+{
+    char fifo[160], text[512];
+    snprintf(fifo, sizeof(fifo), "%s/domains.fifo", dir);
+    ck_assert_int_eq(mkfifo(fifo, 0644), 0);
+    snprintf(text, sizeof(text),
+             "version = 1;\nrelay = { local_domains = [ \"example.com\" ];\n"
+             "  local_domains_files = [ \"%s\" ]; };\n",
+             fifo);
+    write_file(policy, text);
+    kill(daemon_pid, SIGUSR1);
+    assert_log("policy.conf:3: cannot read");
+    assert_log("domains.fifo: a FIFO, not a regular file");
+    assert_log("the previous policy stays in force");
+    expect("<b@example.com>", "c", "<b@remote.test>", RELAY_TEXT, NULL);
+    kill(daemon_pid, SIGUSR2);
+    assert_log("metrics: authrelay_reloads_total{result=\"failed\"} 1");
+    write_policy("enforce", ", \"new.test\"");
+    kill(daemon_pid, SIGUSR1);
+    assert_log("reloaded");
+    expect("<b@new.test>", "c", NULL);
+}
+END_TEST
+
+static char metrics[160];
+
+/* the daemon restarted with a policy that writes metrics every second */
+static void
+restart_with_metrics(void)
+{
+    char text[512];
+    stop_daemon();
+    snprintf(metrics, sizeof(metrics), "%s/metrics.prom", dir);
+    snprintf(text, sizeof(text),
+             "version = 1;\nmilter = { metrics_file = \"%s\"; "
+             "metrics_interval = 1; };\n"
+             "relay = { local_domains = [ \"example.com\" ]; };\n",
+             metrics);
+    write_file(policy, text);
+}
+
+/* wait up to 5 s for the metrics file to be a regular file again */
+static void
+assert_metrics_written(void)
+{
+    struct stat st;
+    for (int i = 0; i < 500; i++) {
+        if (lstat(metrics, &st) == 0 && S_ISREG(st.st_mode))
+            return;
+        usleep(10000);
+    }
+    dump_log();
+    ck_abort_msg("%s is not written as a regular file", metrics);
+}
+
+/* SIGUSR2, and its metrics logged within 5 s */
+static void
+metrics_now(void)
+{
+    static const char line[] =
+        "metrics: authrelay_reloads_total{result=\"ok\"}";
+    int before = log_count(line);
+    kill(daemon_pid, SIGUSR2);
+    for (int i = 0; i < 500 && log_count(line) == before; i++)
+        usleep(10000);
+    if (log_count(line) == before) {
+        dump_log();
+        ck_abort_msg("no metrics logged after SIGUSR2");
+    }
+}
+
+/* The metrics file a symbolic link to /dev/zero at start: refused, and
+ * the start is quick. It used to be read back line by line forever, at
+ * 100% CPU, before the stop signals were taken: no start, no stop. */
+START_TEST(test_metrics_zero_at_start)
+{
+    restart_with_metrics();
+    ck_assert_int_eq(symlink("/dev/zero", metrics), 0);
+    start_daemon();
+    expect("<b@example.com>", "c", NULL); /* it serves */
+    assert_log("cannot restore last-match times from");
+    assert_log("metrics.prom: a symbolic link, not a regular file");
+    assert_metrics_written(); /* renamed over the link */
+}
+END_TEST
+
+/* A FIFO at the metrics path at start: the same. (It used to be opened
+ * for reading: a start that waits for a writer, SIGTERM blocked.) */
+START_TEST(test_metrics_fifo_at_start)
+{
+    restart_with_metrics();
+    ck_assert_int_eq(mkfifo(metrics, 0644), 0);
+    start_daemon();
+    expect("<b@example.com>", "c", NULL); /* it serves */
+    assert_log("metrics.prom: a FIFO, not a regular file");
+    assert_metrics_written();
+}
+END_TEST
+
+/* Whoever can write the metrics directory plants something at the name
+ * the temporary file used to have, <metrics_file>.tmp.<PID>: a symbolic
+ * link to a file the daemon may write is not followed (it used to be:
+ * the file was overwritten with the metrics, and the link renamed into
+ * place), and a FIFO there does not wedge the reload thread (it used to
+ * wait in open() for a reader: no more metrics, reloads, nor stop). */
+START_TEST(test_metrics_tmp_planted)
+{
+    char tmp[200], victim[160], text[64];
+    restart_with_metrics();
+    start_daemon();
+    assert_metrics_written();
+    snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", metrics, (long)daemon_pid);
+    snprintf(victim, sizeof(victim), "%s/victim", dir);
+    write_file(victim, "precious\n");
+    ck_assert_int_eq(symlink(victim, tmp), 0);
+    metrics_now();
+    usleep(1200 * 1000); /* and one interval's write */
+    FILE *f = fopen(victim, "r");
+    ck_assert_ptr_nonnull(f);
+    size_t n = fread(text, 1, sizeof(text) - 1, f);
+    text[n] = '\0';
+    fclose(f);
+    ck_assert_msg(strcmp(text, "precious\n") == 0,
+                  "the planted link was followed: victim holds %.40s", text);
+    assert_metrics_written();
+
+    ck_assert_int_eq(unlink(tmp), 0);
+    ck_assert_int_eq(mkfifo(tmp, 0644), 0);
+    metrics_now();
+    metrics_now();
+    reload_with("version = 1;\nrelay = { local_domains = [ \"example.com\", "
+                "\"new.test\" ]; };\n");
+    expect("<b@new.test>", "c", NULL);
+}
+END_TEST
+
+/* A reload that never ends (simulated: the same as a read of a hung file
+ * system): SIGTERM still stops the daemon by the deadline -- files
+ * removed, last lines logged, exit 0. The deadline used to be kept by the
+ * reload thread itself: such a stop never ended. */
+START_TEST(test_stalled_reload_stop)
+{
+    start_stalling("AUTHRELAY_TEST_STALL_RELOAD");
+    kill(daemon_pid, SIGUSR1);
+    expect("<b@example.com>", "c", "<b@remote.test>", RELAY_TEXT, NULL);
+    usleep(300 * 1000); /* the reload thread is in its reload by now */
+    stop_by_deadline("the reload thread has not finished 1 s after the stop");
 }
 END_TEST
 
@@ -1922,6 +2093,11 @@ suite(void)
     tcase_add_test(tc, test_journal);
     tcase_add_test(tc, test_unreadable_policy);
     tcase_add_test(tc, test_stop_deadline);
+    tcase_add_test(tc, test_fifo_list_reload);
+    tcase_add_test(tc, test_metrics_zero_at_start);
+    tcase_add_test(tc, test_metrics_fifo_at_start);
+    tcase_add_test(tc, test_metrics_tmp_planted);
+    tcase_add_test(tc, test_stalled_reload_stop);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -315,6 +315,44 @@ ar_policy_ref(struct ar_policy *p)
     return p;
 }
 
+/* everything a policy owns; policy_load.c builds it, unref frees it */
+void
+ar_policy_free(struct ar_policy *p)
+{
+    if (p == NULL)
+        return;
+    for (size_t i = 0; i < p->nexc; i++) {
+        struct ar_exception *e = &p->exc[i];
+        free(e->name);
+        free(e->comment);
+        free(e->owner);
+        free(e->reply.text);
+        ar_netset_free(e->networks);
+        ar_domainset_free(e->hostnames);
+        ar_domainset_free(e->helo);
+        ar_domainset_free(e->sender_domains);
+    }
+    free(p->exc);
+    ar_exindex_free(p->exidx);
+    ar_loginmap_free(p->sl_map);
+    free(p->sl_reply.text);
+    free(p->metrics_file);
+    for (size_t i = 0; i < p->nremote_mailers; i++)
+        free(p->remote_mailers[i]);
+    free(p->remote_mailers);
+    ar_domainset_free(p->local_domains);
+    ar_netset_free(p->trusted);
+    free(p->reply.text);
+    free(p->socket);
+    free(p->user);
+    free(p->pidfile);
+    for (size_t i = 0; i < p->nfiles; i++)
+        free(p->files[i]);
+    free(p->files);
+    free(p->path);
+    free(p);
+}
+
 void
 ar_policy_unref(struct ar_policy *p)
 {

@@ -21,9 +21,9 @@
 #include "sha256.h"
 
 #define MAX_FILE_ERRORS 20  /* per *_files file: then give up on that file */
-#define MAX_TEXT 400        /* reply text, octets */
 #define MAX_FILE (1u << 30) /* the policy or a *_files file, octets */
 #define QUOTE_MAX 20        /* of a bad entry, octets quoted in messages */
+#define AR_DEFAULT_REPLY_TEXT "Relay access denied"
 
 /* a file read, to see at the end that it did not change since */
 struct read_file {
@@ -117,27 +117,7 @@ xstrdup(struct loader *ld, const char *s)
     return c;
 }
 
-/* ---- key tables and typed getters ------------------------------------- */
-
-static bool
-check_keys(struct loader *ld, const config_setting_t *g, const char *what,
-           const char *const *keys)
-{
-    bool ok = true;
-    for (int i = 0; i < config_setting_length(g); i++) {
-        const config_setting_t *c = config_setting_get_elem(g, (unsigned)i);
-        const char *name = config_setting_name(c);
-        size_t k;
-        for (k = 0; keys[k]; k++)
-            if (strcmp(keys[k], name) == 0)
-                break;
-        if (keys[k] == NULL) {
-            err(ld, c, "unknown key '%s' in %s", name, what);
-            ok = false;
-        }
-    }
-    return ok;
-}
+/* ---- typed getters ------------------------------------------------------ */
 
 static const char *
 type_name(int type)
@@ -440,14 +420,76 @@ digits(const char *s, size_t min, size_t max, const char **end)
     return n >= min && n <= max;
 }
 
+/* ---- the schema: one table a section ------------------------------------ */
+
+/*
+ * A section's keys, in the order they are read (and their errors found).
+ * A key not in its section's table is an error; a present key of the
+ * wrong type is one too, and its handler is not called; a key with
+ * `missing` set is required, and its absence is reported as
+ * "WHAT MISSING". A NULL handler: the section reads that key itself.
+ * Type 0: any type, the handler checks it.
+ */
+struct key {
+    const char *name;
+    int type;
+    const char *missing;
+    void (*load)(struct loader *ld, const config_setting_t *s, void *ctx);
+};
+
+/* every key of g is in keys; false after reporting those that are not */
+static bool
+check_keys(struct loader *ld, const config_setting_t *g, const char *what,
+           const struct key *keys)
+{
+    bool ok = true;
+    for (int i = 0; i < config_setting_length(g); i++) {
+        const config_setting_t *c = config_setting_get_elem(g, (unsigned)i);
+        const char *name = config_setting_name(c);
+        const struct key *k;
+        for (k = keys; k->name; k++)
+            if (strcmp(k->name, name) == 0)
+                break;
+        if (k->name == NULL) {
+            err(ld, c, "unknown key '%s' in %s", name, what);
+            ok = false;
+        }
+    }
+    return ok;
+}
+
+/* the group g read by its table: what names it in messages */
+static void
+load_keys(struct loader *ld, const config_setting_t *g, const char *what,
+          const struct key *keys, void *ctx)
+{
+    check_keys(ld, g, what, keys);
+    for (const struct key *k = keys; k->name; k++) {
+        config_setting_t *s = config_setting_get_member(g, k->name);
+        if (s == NULL) {
+            if (k->missing)
+                err(ld, g, "%s %s", what, k->missing);
+            continue;
+        }
+        if (k->load && (k->type == 0 || member(ld, g, k->name, k->type, what)))
+            k->load(ld, s, ctx);
+    }
+}
+
+/* a reply group: load_reply reads the three together */
+static const struct key reply_keys[] = {
+    {"code", CONFIG_TYPE_STRING, NULL, NULL},
+    {"xcode", CONFIG_TYPE_STRING, NULL, NULL},
+    {"text", CONFIG_TYPE_STRING, NULL, NULL},
+    {NULL, 0, NULL, NULL}};
+
 /* classes: the allowed first digits, e.g. "5" or "45" */
 static bool
 load_reply(struct loader *ld, const config_setting_t *g, const char *what,
            const char *classes, struct ar_reply *r)
 {
-    static const char *const keys[] = {"code", "xcode", "text", NULL};
     char *code = NULL, *xcode = NULL, *text = NULL;
-    bool ok = check_keys(ld, g, what, keys);
+    bool ok = check_keys(ld, g, what, reply_keys);
     const config_setting_t *sc = config_setting_get_member(g, "code");
     const config_setting_t *sx = config_setting_get_member(g, "xcode");
     const config_setting_t *st = config_setting_get_member(g, "text");
@@ -493,9 +535,9 @@ load_reply(struct loader *ld, const config_setting_t *g, const char *what,
         if (n == 0) {
             err(ld, st, "%s.text is empty", what);
             ok = false;
-        } else if (n > MAX_TEXT) {
+        } else if (n > AR_REPLY_TEXT_MAX) {
             err(ld, st, "%s.text is %zu characters long; at most %d", what, n,
-                MAX_TEXT);
+                AR_REPLY_TEXT_MAX);
             ok = false;
         }
         for (size_t i = 0; i < n; i++) {
@@ -530,77 +572,158 @@ copy_reply(struct loader *ld, struct ar_reply *dst, const struct ar_reply *src)
     return dst->text != NULL;
 }
 
-/* ---- sections ----------------------------------------------------------- */
+/* ---- named values: one lookup for every enumerated key ------------------ */
+
+struct choice {
+    const char *name;
+    int value;
+};
+
+static const struct choice milter_modes[] = {
+    {"enforce", AR_MODE_ENFORCE}, {"report", AR_MODE_REPORT}, {NULL, 0}};
+static const struct choice on_errors[] = {{"tempfail", AR_ONERR_TEMPFAIL},
+                                          {"accept", AR_ONERR_ACCEPT},
+                                          {"reject", AR_ONERR_REJECT},
+                                          {NULL, 0}};
+static const struct choice actions[] = {{"permit", AR_ACT_PERMIT},
+                                        {"reject", AR_ACT_REJECT},
+                                        {"tempfail", AR_ACT_TEMPFAIL},
+                                        {NULL, 0}};
+static const struct choice sl_modes[] = {{"off", AR_SL_OFF},
+                                         {"enforce", AR_SL_ENFORCE},
+                                         {"report", AR_SL_REPORT},
+                                         {NULL, 0}};
+
+/* the value named v; -1 when v is none of the choices */
+static int
+choose(const struct choice *c, const char *v)
+{
+    for (; c->name; c++)
+        if (strcmp(c->name, v) == 0)
+            return c->value;
+    return -1;
+}
+
+/* s's string as one of the choices, or an error: LABEL "v" must be "a",
+ * "b" or "c"; -1 then */
+static int
+get_choice(struct loader *ld, const config_setting_t *s, const char *label,
+           const struct choice *c)
+{
+    const char *v = config_setting_get_string(s);
+    int x = choose(c, v);
+    if (x >= 0)
+        return x;
+    char list[160];
+    size_t n = 0;
+    for (const struct choice *k = c; k->name && n < sizeof(list); k++)
+        n += (size_t)snprintf(list + n, sizeof(list) - n, "%s\"%s\"",
+                              k == c          ? ""
+                              : (k + 1)->name ? ", "
+                                              : " or ",
+                              k->name);
+    err(ld, s, "%s \"%s\" must be %s", label, v, list);
+    return -1;
+}
+
+/* ---- milter ------------------------------------------------------------ */
 
 static void
-load_milter(struct loader *ld, const config_setting_t *g)
+load_socket(struct loader *ld, const config_setting_t *s, void *ctx)
 {
-    static const char *const keys[] = {
-        "socket",  "mode",         "on_error",         "user",
-        "pidfile", "metrics_file", "metrics_interval", NULL};
-    struct ar_policy *p = ld->p;
-    char *mode = NULL, *onerr = NULL;
-
-    check_keys(ld, g, "milter", keys);
-    get_string(ld, g, "socket", "milter", &p->socket);
-    get_string(ld, g, "user", "milter", &p->user);
-    get_string(ld, g, "pidfile", "milter", &p->pidfile);
-    get_string(ld, g, "mode", "milter", &mode);
-    get_string(ld, g, "on_error", "milter", &onerr);
-    get_string(ld, g, "metrics_file", "milter", &p->metrics_file);
-    if (p->metrics_file && p->metrics_file[0] != '/')
-        err(ld, config_setting_get_member(g, "metrics_file"),
-            "milter.metrics_file must be an absolute path");
-    const config_setting_t *mi;
-    p->metrics_interval = 15;
-    if ((mi = member(ld, g, "metrics_interval", CONFIG_TYPE_INT, "milter"))) {
-        long long v = config_setting_get_int64(mi);
-        if (v < 1 || v > 86400)
-            err(ld, mi,
-                "milter.metrics_interval %lld must be 1 to 86400 "
-                "seconds",
-                v);
-        else
-            p->metrics_interval = (unsigned)v;
-    }
-    if (p->socket && strncmp(p->socket, "inet:", 5) != 0 &&
-        strncmp(p->socket, "inet6:", 6) != 0 &&
-        strncmp(p->socket, "unix:", 5) != 0 &&
-        strncmp(p->socket, "local:", 6) != 0)
-        err(ld, config_setting_get_member(g, "socket"),
+    (void)ctx;
+    const char *v = config_setting_get_string(s);
+    ld->p->socket = xstrdup(ld, v);
+    if (strncmp(v, "inet:", 5) != 0 && strncmp(v, "inet6:", 6) != 0 &&
+        strncmp(v, "unix:", 5) != 0 && strncmp(v, "local:", 6) != 0)
+        err(ld, s,
             "milter.socket \"%s\" must start with inet:, inet6:, unix: or "
             "local:",
-            p->socket);
-    if (p->user && p->user[0] == '\0')
-        err(ld, config_setting_get_member(g, "user"), "milter.user is empty");
-    if (p->pidfile && p->pidfile[0] != '/')
-        err(ld, config_setting_get_member(g, "pidfile"),
-            "milter.pidfile must be an absolute path");
-    if (mode) {
-        if (strcmp(mode, "enforce") == 0)
-            p->mode = AR_MODE_ENFORCE;
-        else if (strcmp(mode, "report") == 0)
-            p->mode = AR_MODE_REPORT;
-        else
-            err(ld, config_setting_get_member(g, "mode"),
-                "milter.mode \"%s\" must be \"enforce\" or \"report\"", mode);
-    }
-    if (onerr) {
-        if (strcmp(onerr, "tempfail") == 0)
-            p->on_error = AR_ONERR_TEMPFAIL;
-        else if (strcmp(onerr, "accept") == 0)
-            p->on_error = AR_ONERR_ACCEPT;
-        else if (strcmp(onerr, "reject") == 0)
-            p->on_error = AR_ONERR_REJECT;
-        else
-            err(ld, config_setting_get_member(g, "on_error"),
-                "milter.on_error \"%s\" must be \"tempfail\", \"accept\" or "
-                "\"reject\"",
-                onerr);
-    }
-    free(mode);
-    free(onerr);
+            v);
 }
+
+static void
+load_user(struct loader *ld, const config_setting_t *s, void *ctx)
+{
+    (void)ctx;
+    ld->p->user = xstrdup(ld, config_setting_get_string(s));
+    if (ld->p->user && ld->p->user[0] == '\0')
+        err(ld, s, "milter.user is empty");
+}
+
+/* an absolute path into *dst */
+static void
+load_path(struct loader *ld, const config_setting_t *s, const char *what,
+          char **dst)
+{
+    *dst = xstrdup(ld, config_setting_get_string(s));
+    if (*dst && (*dst)[0] != '/')
+        err(ld, s, "%s must be an absolute path", what);
+}
+
+static void
+load_pidfile(struct loader *ld, const config_setting_t *s, void *ctx)
+{
+    (void)ctx;
+    load_path(ld, s, "milter.pidfile", &ld->p->pidfile);
+}
+
+static void
+load_metrics_file(struct loader *ld, const config_setting_t *s, void *ctx)
+{
+    (void)ctx;
+    load_path(ld, s, "milter.metrics_file", &ld->p->metrics_file);
+}
+
+static void
+load_mode(struct loader *ld, const config_setting_t *s, void *ctx)
+{
+    (void)ctx;
+    int v = get_choice(ld, s, "milter.mode", milter_modes);
+    if (v >= 0)
+        ld->p->mode = (enum ar_mode)v;
+}
+
+static void
+load_on_error(struct loader *ld, const config_setting_t *s, void *ctx)
+{
+    (void)ctx;
+    int v = get_choice(ld, s, "milter.on_error", on_errors);
+    if (v >= 0)
+        ld->p->on_error = (enum ar_on_error)v;
+}
+
+static void
+load_metrics_interval(struct loader *ld, const config_setting_t *s, void *ctx)
+{
+    (void)ctx;
+    long long v = config_setting_get_int64(s);
+    if (v < 1 || v > 86400)
+        err(ld, s, "milter.metrics_interval %lld must be 1 to 86400 seconds",
+            v);
+    else
+        ld->p->metrics_interval = (unsigned)v;
+}
+
+static const struct key milter_keys[] = {
+    {"socket", CONFIG_TYPE_STRING, NULL, load_socket},
+    {"user", CONFIG_TYPE_STRING, NULL, load_user},
+    {"pidfile", CONFIG_TYPE_STRING, NULL, load_pidfile},
+    {"mode", CONFIG_TYPE_STRING, NULL, load_mode},
+    {"on_error", CONFIG_TYPE_STRING, NULL, load_on_error},
+    {"metrics_file", CONFIG_TYPE_STRING, NULL, load_metrics_file},
+    {"metrics_interval", CONFIG_TYPE_INT, NULL, load_metrics_interval},
+    {NULL, 0, NULL, NULL}};
+
+static void
+load_milter(struct loader *ld, const config_setting_t *g, void *ctx)
+{
+    (void)ctx;
+    ld->p->metrics_interval = 15;
+    load_keys(ld, g, "milter", milter_keys, NULL);
+}
+
+/* ---- relay ------------------------------------------------------------- */
 
 static void
 add_mailer(struct loader *ld, const config_setting_t *e, const char *v,
@@ -622,48 +745,92 @@ add_mailer(struct loader *ld, const config_setting_t *e, const char *v,
         p->nremote_mailers++;
 }
 
-static void
-load_relay(struct loader *ld, const config_setting_t *g)
-{
-    static const char *const keys[] = {"local_domains",
-                                       "local_domains_files",
-                                       "trusted_networks",
-                                       "trusted_networks_files",
-                                       "remote_mailers",
-                                       "reply",
-                                       NULL};
-    struct ar_policy *p = ld->p;
-    const config_setting_t *s;
+/* relay's lists while they are read */
+struct relay_ctx {
+    struct domctx dc;
+    struct netctx nc;
+};
 
-    check_keys(ld, g, "relay", keys);
+static void
+load_local_domains(struct loader *ld, const config_setting_t *s, void *ctx)
+{
+    struct relay_ctx *rc = ctx;
+    each_string(ld, s, "relay.local_domains", add_domain_setting, &rc->dc);
+}
+
+static void
+load_local_domains_files(struct loader *ld, const config_setting_t *s,
+                         void *ctx)
+{
+    struct relay_ctx *rc = ctx;
+    each_file(ld, s, "domain", add_domain, &rc->dc);
+}
+
+static void
+load_trusted_networks(struct loader *ld, const config_setting_t *s, void *ctx)
+{
+    struct relay_ctx *rc = ctx;
+    each_string(ld, s, "relay.trusted_networks", add_net_setting, &rc->nc);
+}
+
+static void
+load_trusted_networks_files(struct loader *ld, const config_setting_t *s,
+                            void *ctx)
+{
+    struct relay_ctx *rc = ctx;
+    each_file(ld, s, "network", add_net, &rc->nc);
+}
+
+static void
+load_remote_mailers(struct loader *ld, const config_setting_t *s, void *ctx)
+{
+    (void)ctx;
+    each_string(ld, s, "relay.remote_mailers", add_mailer, ld->p);
+}
+
+static void
+load_relay_reply(struct loader *ld, const config_setting_t *s, void *ctx)
+{
+    (void)ctx;
+    load_reply(ld, s, "relay.reply", "5", &ld->p->reply);
+}
+
+static const struct key relay_keys[] = {
+    {"local_domains", CONFIG_TYPE_ARRAY, NULL, load_local_domains},
+    {"local_domains_files", CONFIG_TYPE_ARRAY, NULL, load_local_domains_files},
+    {"trusted_networks", CONFIG_TYPE_ARRAY, NULL, load_trusted_networks},
+    {"trusted_networks_files", CONFIG_TYPE_ARRAY, NULL,
+     load_trusted_networks_files},
+    {"remote_mailers", CONFIG_TYPE_ARRAY, NULL, load_remote_mailers},
+    {"reply", CONFIG_TYPE_GROUP, NULL, load_relay_reply},
+    {NULL, 0, NULL, NULL}};
+
+static void
+load_relay(struct loader *ld, const config_setting_t *g, void *ctx)
+{
+    (void)ctx;
+    struct ar_policy *p = ld->p;
+    struct relay_ctx rc = {{p->local_domains, AR_DOM_SUFFIX | AR_DOM_LITERAL},
+                           {0}};
+
     if (!config_setting_get_member(g, "local_domains") &&
         !config_setting_get_member(g, "local_domains_files"))
         err(ld, g, "relay needs local_domains or local_domains_files");
-
-    struct domctx dc = {p->local_domains, AR_DOM_SUFFIX | AR_DOM_LITERAL};
-    if ((s = member(ld, g, "local_domains", CONFIG_TYPE_ARRAY, "relay")))
-        each_string(ld, s, "relay.local_domains", add_domain_setting, &dc);
-    if ((s = member(ld, g, "local_domains_files", CONFIG_TYPE_ARRAY, "relay")))
-        each_file(ld, s, "domain", add_domain, &dc);
-
-    struct netctx nc = {0};
-    if ((s = member(ld, g, "trusted_networks", CONFIG_TYPE_ARRAY, "relay")))
-        each_string(ld, s, "relay.trusted_networks", add_net_setting, &nc);
-    if ((s = member(ld, g, "trusted_networks_files", CONFIG_TYPE_ARRAY,
-                    "relay")))
-        each_file(ld, s, "network", add_net, &nc);
-    if ((p->trusted = ar_netset_new(nc.v, nc.n)) == NULL)
+    /* relay.reply replaces the built-in default, valid or not */
+    const config_setting_t *r = config_setting_get_member(g, "reply");
+    if (r && config_setting_type(r) == CONFIG_TYPE_GROUP) {
+        free(p->reply.text);
+        p->reply.text = NULL;
+    }
+    load_keys(ld, g, "relay", relay_keys, &rc);
+    if ((p->trusted = ar_netset_new(rc.nc.v, rc.nc.n)) == NULL)
         ar_diag_error(ld->d, ld->path, 0, "out of memory");
-    free(nc.v);
-
-    if ((s = member(ld, g, "remote_mailers", CONFIG_TYPE_ARRAY, "relay")))
-        each_string(ld, s, "relay.remote_mailers", add_mailer, p);
-
-    if ((s = member(ld, g, "reply", CONFIG_TYPE_GROUP, "relay")))
-        load_reply(ld, s, "relay.reply", "5", &p->reply);
+    free(rc.nc.v);
+    if (p->reply.text == NULL)
+        p->reply.text = xstrdup(ld, AR_DEFAULT_REPLY_TEXT);
 }
 
-/* ---- exceptions ---------------------------------------------------------- */
+/* ---- exceptions -------------------------------------------------------- */
 
 static bool
 valid_name(const char *n)
@@ -675,95 +842,241 @@ valid_name(const char *n)
                      "0123456789._-") == strlen(n);
 }
 
-/* a match list: present, an array, not empty; returns it or NULL */
-static const config_setting_t *
-match_list(struct loader *ld, const config_setting_t *m, const char *key,
-           const char *what, unsigned *line)
+/* the rule names the decision itself gives */
+static bool
+reserved_name(const char *n)
 {
-    const config_setting_t *s = member(ld, m, key, CONFIG_TYPE_ARRAY, what);
-    if (s == NULL)
-        return NULL;
+    static const char *const reserved[] = {AR_RULE_LOCAL, AR_RULE_TRUSTED,
+                                           AR_RULE_AUTH, AR_RULE_DEFAULT};
+    for (size_t i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++)
+        if (strcmp(n, reserved[i]) == 0)
+            return true;
+    return false;
+}
+
+/* a match list: an array, not empty; returns it or NULL */
+static const config_setting_t *
+match_list(struct loader *ld, const config_setting_t *s, const char *what,
+           unsigned *line)
+{
     *line = config_setting_source_line(s);
     if (config_setting_length(s) == 0) {
-        err(ld, s, "%s.%s is empty: the rule could never match", what, key);
+        err(ld, s, "%s.%s is empty: the rule could never match", what,
+            config_setting_name(s));
         return NULL;
     }
     return s;
 }
 
+/* an exception while it is read */
+struct exc_ctx {
+    struct ar_exception *e;
+    size_t idx;
+    char what[160]; /* "exceptions[N]", then "exception NAME" */
+    char match_what[200];
+    int action; /* -1: absent or not one of the actions */
+};
+
 static struct ar_domainset *
-match_domains(struct loader *ld, const config_setting_t *m, const char *key,
-              const char *what, unsigned flags, unsigned *line)
+match_domains(struct loader *ld, const config_setting_t *s, struct exc_ctx *xc,
+              unsigned flags, unsigned *line)
 {
-    const config_setting_t *s = match_list(ld, m, key, what, line);
-    if (s == NULL)
+    if (match_list(ld, s, xc->match_what, line) == NULL)
         return NULL;
     struct domctx dc = {ar_domainset_new(), flags};
     if (dc.set == NULL) {
         ar_diag_error(ld->d, ld->path, 0, "out of memory");
         return NULL;
     }
-    char full[128];
-    snprintf(full, sizeof(full), "%s.%s", what, key);
+    char full[256];
+    snprintf(full, sizeof(full), "%s.%s", xc->match_what,
+             config_setting_name(s));
     each_string(ld, s, full, add_domain_setting, &dc);
     return dc.set;
 }
 
 static void
-load_match(struct loader *ld, const config_setting_t *m, const char *what,
-           struct ar_exception *e)
+load_client_networks(struct loader *ld, const config_setting_t *s, void *ctx)
 {
-    static const char *const keys[] = {
-        "client_networks", "client_hostnames", "helo",
-        "sender_domains",  "sender_is_local",  NULL};
-    const config_setting_t *s;
+    struct exc_ctx *xc = ctx;
+    if (match_list(ld, s, xc->match_what, &xc->e->networks_line) == NULL)
+        return;
+    struct netctx nc = {0};
+    each_string(ld, s, "client_networks", add_net_setting, &nc);
+    if ((xc->e->networks = ar_netset_new(nc.v, nc.n)) == NULL)
+        ar_diag_error(ld->d, ld->path, 0, "out of memory");
+    free(nc.v);
+}
 
-    check_keys(ld, m, what, keys);
+static void
+load_client_hostnames(struct loader *ld, const config_setting_t *s, void *ctx)
+{
+    struct exc_ctx *xc = ctx;
+    xc->e->hostnames =
+        match_domains(ld, s, xc, AR_DOM_SUFFIX, &xc->e->hostnames_line);
+}
+
+static void
+load_helo(struct loader *ld, const config_setting_t *s, void *ctx)
+{
+    struct exc_ctx *xc = ctx;
+    xc->e->helo = match_domains(ld, s, xc, AR_DOM_SUFFIX | AR_DOM_LITERAL,
+                                &xc->e->helo_line);
+}
+
+static void
+load_sender_domains(struct loader *ld, const config_setting_t *s, void *ctx)
+{
+    struct exc_ctx *xc = ctx;
+    xc->e->sender_domains = match_domains(
+        ld, s, xc, AR_DOM_SUFFIX | AR_DOM_LITERAL, &xc->e->sender_domains_line);
+}
+
+static void
+load_sender_is_local(struct loader *ld, const config_setting_t *s, void *ctx)
+{
+    (void)ld;
+    struct exc_ctx *xc = ctx;
+    xc->e->sender_is_local = config_setting_get_bool(s) ? 1 : 0;
+    xc->e->sender_is_local_line = config_setting_source_line(s);
+}
+
+static const struct key match_keys[] = {
+    {"client_networks", CONFIG_TYPE_ARRAY, NULL, load_client_networks},
+    {"client_hostnames", CONFIG_TYPE_ARRAY, NULL, load_client_hostnames},
+    {"helo", CONFIG_TYPE_ARRAY, NULL, load_helo},
+    {"sender_domains", CONFIG_TYPE_ARRAY, NULL, load_sender_domains},
+    {"sender_is_local", CONFIG_TYPE_BOOL, NULL, load_sender_is_local},
+    {NULL, 0, NULL, NULL}};
+
+static void
+load_match(struct loader *ld, const config_setting_t *m, void *ctx)
+{
+    struct exc_ctx *xc = ctx;
+    snprintf(xc->match_what, sizeof(xc->match_what), "%s match", xc->what);
     if (config_setting_length(m) == 0) {
+        check_keys(ld, m, xc->match_what, match_keys);
         err(ld, m, "%s is empty: a rule needs at least one client condition",
-            what);
+            xc->match_what);
         return;
     }
-    if ((s = match_list(ld, m, "client_networks", what, &e->networks_line))) {
-        struct netctx nc = {0};
-        each_string(ld, s, "client_networks", add_net_setting, &nc);
-        if ((e->networks = ar_netset_new(nc.v, nc.n)) == NULL)
-            ar_diag_error(ld->d, ld->path, 0, "out of memory");
-        free(nc.v);
-    }
-    e->hostnames = match_domains(ld, m, "client_hostnames", what, AR_DOM_SUFFIX,
-                                 &e->hostnames_line);
-    e->helo = match_domains(ld, m, "helo", what, AR_DOM_SUFFIX | AR_DOM_LITERAL,
-                            &e->helo_line);
-    e->sender_domains =
-        match_domains(ld, m, "sender_domains", what,
-                      AR_DOM_SUFFIX | AR_DOM_LITERAL, &e->sender_domains_line);
-    if ((s = member(ld, m, "sender_is_local", CONFIG_TYPE_BOOL, what))) {
-        e->sender_is_local = config_setting_get_bool(s) ? 1 : 0;
-        e->sender_is_local_line = config_setting_source_line(s);
-    }
-    bool client = config_setting_get_member(m, "client_networks") ||
-                  config_setting_get_member(m, "client_hostnames") ||
-                  config_setting_get_member(m, "helo");
-    if (!client)
+    load_keys(ld, m, xc->match_what, match_keys, xc);
+    if (!config_setting_get_member(m, "client_networks") &&
+        !config_setting_get_member(m, "client_hostnames") &&
+        !config_setting_get_member(m, "helo"))
         err(ld, m,
             "%s has only sender conditions: the envelope sender is "
             "forgeable, so it may only narrow client_networks, "
             "client_hostnames or helo",
-            what);
+            xc->match_what);
 }
+
+static void
+load_name(struct loader *ld, const config_setting_t *s, void *ctx)
+{
+    struct exc_ctx *xc = ctx;
+    struct ar_exception *e = xc->e;
+    const struct ar_policy *p = ld->p;
+    if ((e->name = xstrdup(ld, config_setting_get_string(s))) == NULL)
+        return;
+    if (!valid_name(e->name)) {
+        err(ld, s,
+            "exception name \"%s\" must match [A-Za-z0-9][A-Za-z0-9._-]*",
+            e->name);
+        return;
+    }
+    if (reserved_name(e->name))
+        err(ld, s, "exception name \"%s\" is reserved", e->name);
+    else
+        for (size_t i = 0; i < xc->idx; i++)
+            if (p->exc[i].name && strcmp(p->exc[i].name, e->name) == 0)
+                err(ld, s, "duplicate exception name \"%s\" (first at line %u)",
+                    e->name, p->exc[i].line);
+    snprintf(xc->what, sizeof(xc->what), "exception %s", e->name);
+}
+
+static void
+load_dry_run(struct loader *ld, const config_setting_t *s, void *ctx)
+{
+    (void)ld;
+    struct exc_ctx *xc = ctx;
+    xc->e->dry_run = config_setting_get_bool(s);
+}
+
+static void
+load_comment(struct loader *ld, const config_setting_t *s, void *ctx)
+{
+    struct exc_ctx *xc = ctx;
+    xc->e->comment = xstrdup(ld, config_setting_get_string(s));
+}
+
+static void
+load_owner(struct loader *ld, const config_setting_t *s, void *ctx)
+{
+    struct exc_ctx *xc = ctx;
+    xc->e->owner = xstrdup(ld, config_setting_get_string(s));
+}
+
+static void
+load_expires(struct loader *ld, const config_setting_t *s, void *ctx)
+{
+    struct exc_ctx *xc = ctx;
+    struct ar_exception *e = xc->e;
+    const char *v = config_setting_get_string(s);
+    e->expires_line = config_setting_source_line(s);
+    if ((e->expires = ar_parse_date(v)) < 0)
+        err(ld, s, "%s: expires \"%s\" is not a date (YYYY-MM-DD)", xc->what,
+            v);
+    else if (ld->today >= e->expires)
+        ar_diag_warn(ld->d, file_of(ld, s), e->expires_line,
+                     "%s expired on %s and no longer matches", xc->what, v);
+}
+
+static void
+load_action(struct loader *ld, const config_setting_t *s, void *ctx)
+{
+    struct exc_ctx *xc = ctx;
+    char label[200];
+    snprintf(label, sizeof(label), "%s: action", xc->what);
+    if ((xc->action = get_choice(ld, s, label, actions)) >= 0)
+        xc->e->action = (enum ar_action)xc->action;
+}
+
+static void
+load_exception_reply(struct loader *ld, const config_setting_t *s, void *ctx)
+{
+    struct exc_ctx *xc = ctx;
+    char rw[200];
+    snprintf(rw, sizeof(rw), "%s reply", xc->what);
+    /* an unknown action: any class, the action's error is enough */
+    const char *classes = xc->action == AR_ACT_REJECT     ? "5"
+                          : xc->action == AR_ACT_TEMPFAIL ? "4"
+                          : xc->action == AR_ACT_PERMIT   ? "2"
+                                                          : "245";
+    xc->e->has_reply = load_reply(ld, s, rw, classes, &xc->e->reply);
+}
+
+static const struct key exception_keys[] = {
+    {"name", CONFIG_TYPE_STRING, "has no name", load_name},
+    {"dry_run", CONFIG_TYPE_BOOL, NULL, load_dry_run},
+    {"comment", CONFIG_TYPE_STRING, NULL, load_comment},
+    {"owner", CONFIG_TYPE_STRING, NULL, load_owner},
+    {"expires", CONFIG_TYPE_STRING, NULL, load_expires},
+    {"action", CONFIG_TYPE_STRING, "has no action (permit, reject or tempfail)",
+     load_action},
+    {"reply", CONFIG_TYPE_GROUP, NULL, load_exception_reply},
+    {"match", CONFIG_TYPE_GROUP, "has no match", load_match},
+    {NULL, 0, NULL, NULL}};
 
 static void
 load_exception(struct loader *ld, const config_setting_t *g, size_t idx)
 {
-    static const char *const keys[] = {"name",    "comment", "owner",
-                                       "expires", "match",   "action",
-                                       "reply",   "dry_run", NULL};
     struct ar_policy *p = ld->p;
-    struct ar_exception *e = &p->exc[idx];
-    char what[160];
-    char *action = NULL, *expires = NULL;
-    const config_setting_t *s;
+    /* no action yet counts as permit for the reply's class (a missing
+     * action is said once, as such) */
+    struct exc_ctx xc = {
+        .e = &p->exc[idx], .idx = idx, .action = AR_ACT_PERMIT};
+    struct ar_exception *e = xc.e;
 
     e->file = file_of(ld, g);
     e->line = config_setting_source_line(g);
@@ -774,97 +1087,27 @@ load_exception(struct loader *ld, const config_setting_t *g, size_t idx)
             type_name(config_setting_type(g)));
         return;
     }
-    snprintf(what, sizeof(what), "exceptions[%zu]", idx);
-    check_keys(ld, g, what, keys);
-    if (get_string(ld, g, "name", what, &e->name) == 0) {
-        s = config_setting_get_member(g, "name");
-        if (e->name == NULL) {
-            err(ld, g, "%s has no name", what);
-        } else if (!valid_name(e->name)) {
-            err(ld, s,
-                "exception name \"%s\" must match [A-Za-z0-9][A-Za-z0-9._-]*",
-                e->name);
-        } else if (strcmp(e->name, AR_RULE_LOCAL) == 0 ||
-                   strcmp(e->name, AR_RULE_TRUSTED) == 0 ||
-                   strcmp(e->name, AR_RULE_AUTH) == 0 ||
-                   strcmp(e->name, AR_RULE_DEFAULT) == 0) {
-            err(ld, s, "exception name \"%s\" is reserved", e->name);
-        } else {
-            for (size_t i = 0; i < idx; i++)
-                if (p->exc[i].name && strcmp(p->exc[i].name, e->name) == 0)
-                    err(ld, s,
-                        "duplicate exception name \"%s\" (first at line %u)",
-                        e->name, p->exc[i].line);
-        }
-        if (e->name && valid_name(e->name))
-            snprintf(what, sizeof(what), "exception %s", e->name);
-    }
-    if ((s = member(ld, g, "dry_run", CONFIG_TYPE_BOOL, what)))
-        e->dry_run = config_setting_get_bool(s);
-    get_string(ld, g, "comment", what, &e->comment);
-    get_string(ld, g, "owner", what, &e->owner);
-    if (get_string(ld, g, "expires", what, &expires) == 0 && expires) {
-        s = config_setting_get_member(g, "expires");
-        e->expires_line = config_setting_source_line(s);
-        if ((e->expires = ar_parse_date(expires)) < 0) {
-            err(ld, s, "%s: expires \"%s\" is not a date (YYYY-MM-DD)", what,
-                expires);
-        } else if (ld->today >= e->expires) {
-            ar_diag_warn(ld->d, file_of(ld, s), e->expires_line,
-                         "%s expired on %s and no longer matches", what,
-                         expires);
-        }
-    }
-    free(expires);
-
-    if (get_string(ld, g, "action", what, &action) == 0) {
-        s = config_setting_get_member(g, "action");
-        if (action == NULL)
-            err(ld, g, "%s has no action (permit, reject or tempfail)", what);
-        else if (strcmp(action, "permit") == 0)
-            e->action = AR_ACT_PERMIT;
-        else if (strcmp(action, "reject") == 0)
-            e->action = AR_ACT_REJECT;
-        else if (strcmp(action, "tempfail") == 0)
-            e->action = AR_ACT_TEMPFAIL;
-        else
-            err(ld, s,
-                "%s: action \"%s\" must be \"permit\", \"reject\" or "
-                "\"tempfail\"",
-                what, action);
-    }
-
-    if ((s = member(ld, g, "reply", CONFIG_TYPE_GROUP, what))) {
-        char rw[200];
-        snprintf(rw, sizeof(rw), "%s reply", what);
-        const char *classes = e->action == AR_ACT_REJECT     ? "5"
-                              : e->action == AR_ACT_TEMPFAIL ? "4"
-                                                             : "2";
-        if (action && strcmp(action, "permit") != 0 &&
-            strcmp(action, "reject") != 0 && strcmp(action, "tempfail") != 0)
-            classes = "245";
-        e->has_reply = load_reply(ld, s, rw, classes, &e->reply);
-    } else if (action && strcmp(action, "tempfail") == 0) {
-        err(ld, g, "%s: a tempfail rule needs its own reply (4xx, 4.x.x)",
-            what);
-    } else if (action && strcmp(action, "reject") == 0 && p->reply.text) {
-        copy_reply(ld, &e->reply, &p->reply);
-    }
-    free(action);
-
-    if ((s = member(ld, g, "match", CONFIG_TYPE_GROUP, what))) {
-        char mw[200];
-        snprintf(mw, sizeof(mw), "%s match", what);
-        load_match(ld, s, mw, e);
-    } else if (!config_setting_get_member(g, "match")) {
-        err(ld, g, "%s has no match", what);
+    snprintf(xc.what, sizeof(xc.what), "exceptions[%zu]", idx);
+    load_keys(ld, g, xc.what, exception_keys, &xc);
+    if (config_setting_get_member(g, "reply") == NULL) {
+        if (xc.action == AR_ACT_TEMPFAIL)
+            err(ld, g, "%s: a tempfail rule needs its own reply (4xx, 4.x.x)",
+                xc.what);
+        else if (xc.action == AR_ACT_REJECT && p->reply.text)
+            copy_reply(ld, &e->reply, &p->reply);
     }
 }
 
 static void
-load_exceptions(struct loader *ld, const config_setting_t *l)
+load_exceptions(struct loader *ld, const config_setting_t *l, void *ctx)
 {
-    int n = config_setting_length(l);
+    (void)ctx;
+    int t = config_setting_type(l), n = config_setting_length(l);
+    if (t != CONFIG_TYPE_LIST && !(t == CONFIG_TYPE_ARRAY && n == 0)) {
+        err(ld, l, "exceptions must be a list ( { ... }, { ... } ), not %s",
+            type_name(t));
+        return;
+    }
     if (n == 0)
         return;
     ld->p->exc = calloc((size_t)n, sizeof(*ld->p->exc));
@@ -877,8 +1120,7 @@ load_exceptions(struct loader *ld, const config_setting_t *l)
         load_exception(ld, config_setting_get_elem(l, (unsigned)i), (size_t)i);
 }
 
-/* ---- sender_login ----------------------------------------------------------
- */
+/* ---- sender_login -------------------------------------------------------- */
 
 static void
 add_any_login(struct loader *ld, const config_setting_t *e, const char *v,
@@ -929,73 +1171,105 @@ add_map_line(struct loader *ld, const char *line, const char *file,
     return 0;
 }
 
-static void
-load_sender_login(struct loader *ld, const config_setting_t *g)
-{
-    static const char *const keys[] = {
-        "mode",  "map",     "map_files", "any_sender_logins",
-        "reply", "dry_run", NULL};
-    struct ar_policy *p = ld->p;
-    const config_setting_t *s;
-    char *mode = NULL;
+/* the keys of a sender_login.map entry: the section reads them */
+static const struct key map_entry_keys[] = {
+    {"login", CONFIG_TYPE_STRING, NULL, NULL},
+    {"senders", CONFIG_TYPE_ARRAY, NULL, NULL},
+    {NULL, 0, NULL, NULL}};
 
-    check_keys(ld, g, "sender_login", keys);
-    if ((p->sl_map = ar_loginmap_new()) == NULL) {
+static void
+load_map_entry(struct loader *ld, const config_setting_t *e)
+{
+    if (config_setting_type(e) != CONFIG_TYPE_GROUP) {
+        err(ld, e,
+            "sender_login.map entries must be groups "
+            "{ login = ...; senders = [ ... ]; }");
+        return;
+    }
+    check_keys(ld, e, "sender_login.map entry", map_entry_keys);
+    const config_setting_t *senders =
+        member(ld, e, "senders", CONFIG_TYPE_ARRAY, "sender_login.map");
+    const config_setting_t *login =
+        member(ld, e, "login", CONFIG_TYPE_STRING, "sender_login.map");
+    if (login == NULL && config_setting_get_member(e, "login"))
+        return; /* mistyped: said */
+    if (login == NULL || senders == NULL) {
+        err(ld, e, "a sender_login.map entry needs login and senders");
+    } else if (config_setting_length(senders) == 0) {
+        err(ld, senders, "senders of login %s is empty",
+            config_setting_get_string(login));
+    } else {
+        struct sl_entry se = {ld->p->sl_map, config_setting_get_string(login)};
+        each_string(ld, senders, "senders", add_login_sender, &se);
+    }
+}
+
+static void
+load_sl_mode(struct loader *ld, const config_setting_t *s, void *ctx)
+{
+    (void)ctx;
+    int v = get_choice(ld, s, "sender_login.mode", sl_modes);
+    if (v >= 0)
+        ld->p->sl_mode = v;
+}
+
+static void
+load_sl_dry_run(struct loader *ld, const config_setting_t *s, void *ctx)
+{
+    (void)ctx;
+    if (config_setting_get_bool(s) && ld->p->sl_mode == AR_SL_ENFORCE)
+        ld->p->sl_mode = AR_SL_REPORT; /* a dry run logs, as report does */
+}
+
+static void
+load_sl_map(struct loader *ld, const config_setting_t *s, void *ctx)
+{
+    (void)ctx;
+    for (int i = 0; i < config_setting_length(s); i++)
+        load_map_entry(ld, config_setting_get_elem(s, (unsigned)i));
+}
+
+static void
+load_sl_map_files(struct loader *ld, const config_setting_t *s, void *ctx)
+{
+    (void)ctx;
+    each_file(ld, s, "sender-login line", add_map_line, ld->p->sl_map);
+}
+
+static void
+load_sl_any(struct loader *ld, const config_setting_t *s, void *ctx)
+{
+    (void)ctx;
+    each_string(ld, s, "any_sender_logins", add_any_login, ld->p->sl_map);
+}
+
+static void
+load_sl_reply(struct loader *ld, const config_setting_t *s, void *ctx)
+{
+    (void)ctx;
+    ld->p->sl_has_reply =
+        load_reply(ld, s, "sender_login.reply", "5", &ld->p->sl_reply);
+}
+
+static const struct key sender_login_keys[] = {
+    {"mode", CONFIG_TYPE_STRING, NULL, load_sl_mode},
+    {"dry_run", CONFIG_TYPE_BOOL, NULL, load_sl_dry_run},
+    {"map", CONFIG_TYPE_LIST, NULL, load_sl_map},
+    {"map_files", CONFIG_TYPE_ARRAY, NULL, load_sl_map_files},
+    {"any_sender_logins", CONFIG_TYPE_ARRAY, NULL, load_sl_any},
+    {"reply", CONFIG_TYPE_GROUP, NULL, load_sl_reply},
+    {NULL, 0, NULL, NULL}};
+
+static void
+load_sender_login(struct loader *ld, const config_setting_t *g, void *ctx)
+{
+    (void)ctx;
+    if ((ld->p->sl_map = ar_loginmap_new()) == NULL) {
+        check_keys(ld, g, "sender_login", sender_login_keys);
         ar_diag_error(ld->d, ld->path, 0, "out of memory");
         return;
     }
-    if (get_string(ld, g, "mode", "sender_login", &mode) == 0 && mode) {
-        if (strcmp(mode, "off") == 0)
-            p->sl_mode = AR_SL_OFF;
-        else if (strcmp(mode, "enforce") == 0)
-            p->sl_mode = AR_SL_ENFORCE;
-        else if (strcmp(mode, "report") == 0)
-            p->sl_mode = AR_SL_REPORT;
-        else
-            err(ld, config_setting_get_member(g, "mode"),
-                "sender_login.mode \"%s\" must be \"off\", \"enforce\" or "
-                "\"report\"",
-                mode);
-    }
-    free(mode);
-    if ((s = member(ld, g, "dry_run", CONFIG_TYPE_BOOL, "sender_login")) &&
-        config_setting_get_bool(s) && p->sl_mode == AR_SL_ENFORCE)
-        p->sl_mode = AR_SL_REPORT; /* a dry run logs, as report mode does */
-    if ((s = member(ld, g, "map", CONFIG_TYPE_LIST, "sender_login"))) {
-        for (int i = 0; i < config_setting_length(s); i++) {
-            const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
-            static const char *const ekeys[] = {"login", "senders", NULL};
-            if (config_setting_type(e) != CONFIG_TYPE_GROUP) {
-                err(ld, e,
-                    "sender_login.map entries must be groups "
-                    "{ login = ...; senders = [ ... ]; }");
-                continue;
-            }
-            check_keys(ld, e, "sender_login.map entry", ekeys);
-            char *login = NULL;
-            const config_setting_t *senders =
-                member(ld, e, "senders", CONFIG_TYPE_ARRAY, "sender_login.map");
-            if (get_string(ld, e, "login", "sender_login.map", &login) < 0)
-                continue;
-            if (login == NULL || senders == NULL) {
-                err(ld, e, "a sender_login.map entry needs login and senders");
-            } else if (config_setting_length(senders) == 0) {
-                err(ld, senders, "senders of login %s is empty", login);
-            } else {
-                struct sl_entry se = {p->sl_map, login};
-                each_string(ld, senders, "senders", add_login_sender, &se);
-            }
-            free(login);
-        }
-    }
-    if ((s = member(ld, g, "map_files", CONFIG_TYPE_ARRAY, "sender_login")))
-        each_file(ld, s, "sender-login line", add_map_line, p->sl_map);
-    if ((s = member(ld, g, "any_sender_logins", CONFIG_TYPE_ARRAY,
-                    "sender_login")))
-        each_string(ld, s, "any_sender_logins", add_any_login, p->sl_map);
-    if ((s = member(ld, g, "reply", CONFIG_TYPE_GROUP, "sender_login")))
-        p->sl_has_reply =
-            load_reply(ld, s, "sender_login.reply", "5", &p->sl_reply);
+    load_keys(ld, g, "sender_login", sender_login_keys, NULL);
 }
 
 /* ---- the whole file ------------------------------------------------------ */
@@ -1024,53 +1298,45 @@ split_text(struct loader *ld, const char *text, size_t len)
 }
 
 static void
+load_version(struct loader *ld, const config_setting_t *s, void *ctx)
+{
+    (void)ctx;
+    if (config_setting_get_int64(s) != 1)
+        err(ld, s, "unsupported version %lld: this is version 1",
+            (long long)config_setting_get_int64(s));
+}
+
+static const struct key root_keys[] = {
+    {"version", CONFIG_TYPE_INT, NULL, load_version},
+    {"milter", CONFIG_TYPE_GROUP, NULL, load_milter},
+    {"relay", CONFIG_TYPE_GROUP, NULL, load_relay},
+    {"exceptions", 0, NULL, load_exceptions},
+    {"sender_login", CONFIG_TYPE_GROUP, NULL, load_sender_login},
+    {NULL, 0, NULL, NULL}};
+
+static void
 load_root(struct loader *ld, config_t *cf)
 {
-    static const char *const keys[] = {"version",    "milter",       "relay",
-                                       "exceptions", "sender_login", NULL};
     const config_setting_t *root = config_root_setting(cf);
-    const config_setting_t *s;
     struct ar_policy *p = ld->p;
-
-    check_keys(ld, root, "the policy", keys);
-    if ((s = config_setting_get_member(root, "version")) == NULL) {
-        ar_diag_error(ld->d, ld->path, 1, "missing version = 1;");
-    } else if ((s = member(ld, root, "version", CONFIG_TYPE_INT, "policy"))) {
-        if (config_setting_get_int64(s) != 1)
-            err(ld, s, "unsupported version %lld: this is version 1",
-                (long long)config_setting_get_int64(s));
-    }
-    if ((s = member(ld, root, "milter", CONFIG_TYPE_GROUP, "policy")))
-        load_milter(ld, s);
 
     /* the built-in default reply, until relay.reply replaces it */
     memcpy(p->reply.code, "554", 4);
     memcpy(p->reply.xcode, "5.7.1", 6);
-    p->reply.text = xstrdup(ld, "Relay access denied");
-    if ((s = config_setting_get_member(root, "relay")) == NULL) {
+    p->reply.text = xstrdup(ld, AR_DEFAULT_REPLY_TEXT);
+    /* the root's two required keys are said at line 1 */
+    if (config_setting_get_member(root, "version") == NULL)
+        ar_diag_error(ld->d, ld->path, 1, "missing version = 1;");
+    if (config_setting_get_member(root, "relay") == NULL)
         ar_diag_error(ld->d, ld->path, 1,
                       "missing relay section (relay = { local_domains = "
                       "[ ... ]; };)");
-    } else if ((s = member(ld, root, "relay", CONFIG_TYPE_GROUP, "policy"))) {
-        const config_setting_t *r = config_setting_get_member(s, "reply");
-        if (r && config_setting_type(r) == CONFIG_TYPE_GROUP) {
-            free(p->reply.text);
-            p->reply.text = NULL;
-        }
-        load_relay(ld, s);
-        if (p->reply.text == NULL)
-            p->reply.text = xstrdup(ld, "Relay access denied");
+    check_keys(ld, root, "the policy", root_keys);
+    for (const struct key *k = root_keys; k->name; k++) {
+        const config_setting_t *s = config_setting_get_member(root, k->name);
+        if (s && (k->type == 0 || member(ld, root, k->name, k->type, "policy")))
+            k->load(ld, s, NULL);
     }
-    s = config_setting_get_member(root, "exceptions");
-    if (s && config_setting_type(s) != CONFIG_TYPE_LIST &&
-        !(config_setting_type(s) == CONFIG_TYPE_ARRAY &&
-          config_setting_length(s) == 0))
-        err(ld, s, "exceptions must be a list ( { ... }, { ... } ), not %s",
-            type_name(config_setting_type(s)));
-    else if (s)
-        load_exceptions(ld, s);
-    if ((s = member(ld, root, "sender_login", CONFIG_TYPE_GROUP, "policy")))
-        load_sender_login(ld, s);
 }
 
 /*
@@ -1191,44 +1457,4 @@ ar_policy_load_string(const char *name, const char *text, size_t len,
                       const char *dir, int64_t today, struct ar_diags *d)
 {
     return load_text(name, text, len, dir, NULL, today, d);
-}
-
-/* ---- freeing ---------------------------------------------------------------
- */
-
-void
-ar_policy_free(struct ar_policy *p)
-{
-    if (p == NULL)
-        return;
-    for (size_t i = 0; i < p->nexc; i++) {
-        struct ar_exception *e = &p->exc[i];
-        free(e->name);
-        free(e->comment);
-        free(e->owner);
-        free(e->reply.text);
-        ar_netset_free(e->networks);
-        ar_domainset_free(e->hostnames);
-        ar_domainset_free(e->helo);
-        ar_domainset_free(e->sender_domains);
-    }
-    free(p->exc);
-    ar_exindex_free(p->exidx);
-    ar_loginmap_free(p->sl_map);
-    free(p->sl_reply.text);
-    free(p->metrics_file);
-    for (size_t i = 0; i < p->nremote_mailers; i++)
-        free(p->remote_mailers[i]);
-    free(p->remote_mailers);
-    ar_domainset_free(p->local_domains);
-    ar_netset_free(p->trusted);
-    free(p->reply.text);
-    free(p->socket);
-    free(p->user);
-    free(p->pidfile);
-    for (size_t i = 0; i < p->nfiles; i++)
-        free(p->files[i]);
-    free(p->files);
-    free(p->path);
-    free(p);
 }

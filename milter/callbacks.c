@@ -53,7 +53,7 @@ queue_id(SMFICTX *ctx)
 static void
 set_reply(SMFICTX *ctx, const char *code, const char *xcode, const char *text)
 {
-    char buf[2 * 400 + 1];
+    char buf[2 * AR_REPLY_TEXT_MAX + 1];
     if (strchr(text, '%')) {
         size_t n = 0;
         for (const char *p = text; *p && n + 2 < sizeof(buf); p++) {

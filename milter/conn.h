@@ -43,7 +43,7 @@ struct ar_conn {
     /* the queue id ("i") once the MTA has one, kept; "NOQUEUE" before */
     bool qid_known;
     char qid[64];
-    char sl_code[4], sl_xcode[12], sl_text[401];
+    char sl_code[4], sl_xcode[12], sl_text[AR_REPLY_TEXT_MAX + 1];
 };
 
 struct ar_conn *ar_conn_new(void);

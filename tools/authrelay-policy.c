@@ -16,9 +16,9 @@
 #include "cases.h"
 #include "metrics_read.h"
 #include "policy.h"
+#include "tool.h"
 
 #define DEFAULT_POLICY AR_DEFAULT_POLICY
-#define EX_USAGE_TOOL 2
 
 static void
 usage(FILE *f)
@@ -33,7 +33,8 @@ usage(FILE *f)
           "[--date YYYY-MM-DD]\n"
           "                              [--explain] --rcpt ADDR "
           "[--rcpt ADDR ...]\n"
-          "       authrelay-policy test  [-c FILE] CASES_FILE\n",
+          "       authrelay-policy test  [-c FILE] CASES_FILE\n"
+          "       authrelay-policy replay [-c FILE] LOG...\n",
           f);
 }
 
@@ -372,6 +373,8 @@ main(int argc, char **argv)
         return 0;
     }
     argc--, argv++;
+    if (strcmp(cmd, "replay") == 0)
+        return ar_cmd_replay(path, argc, argv);
     if (strcmp(cmd, "query") == 0)
         return cmd_query(path, argc, argv);
     if (strcmp(cmd, "lint") == 0) {

@@ -315,7 +315,8 @@ ar_cmd_replay(const char *path, int argc, char **argv)
            rp.replayed, rp.changed, rp.skipped);
     if (rp.sender_lines)
         printf("%lu sender-login lines not replayed\n", rp.sender_lines);
-    qsort(rp.tr, rp.ntr, sizeof(*rp.tr), by_count);
+    if (rp.ntr) /* qsort wants a real array even of none */
+        qsort(rp.tr, rp.ntr, sizeof(*rp.tr), by_count);
     for (size_t i = 0; i < rp.ntr; i++) {
         printf("%lu %s -> %s\n", rp.tr[i].n, rp.tr[i].from, rp.tr[i].to);
         free(rp.tr[i].from);

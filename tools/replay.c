@@ -290,20 +290,9 @@ ar_cmd_replay(const char *path, int argc, char **argv)
     }
 
     struct replay rp;
-    struct ar_diags d;
     memset(&rp, 0, sizeof(rp));
-    ar_diags_init(&d);
-    rp.policy = ar_policy_load(path, ar_today(), &d);
-    if (rp.policy == NULL) {
-        char buf[1400];
-        for (size_t i = 0; i < d.n; i++) {
-            ar_diag_format(&d.v[i], buf, sizeof(buf));
-            fprintf(stderr, "%s\n", buf);
-        }
-        ar_diags_free(&d);
+    if ((rp.policy = ar_tool_load(path, ar_today(), false)) == NULL)
         return EX_USAGE_TOOL;
-    }
-    ar_diags_free(&d);
 
     static char out[1 << 16];
     setvbuf(stdout, out, _IOFBF, sizeof(out));

@@ -40,7 +40,7 @@ need_packages() {
     say "    installed in $(($(date +%s) - t0)) s"
 }
 
-BUILD_PACKAGES=(build-essential cmake pkg-config libconfig-dev libmilter-dev check valgrind)
+BUILD_PACKAGES=(build-essential cmake pkg-config libconfig-dev libmilter-dev zlib1g-dev check valgrind)
 # the integration tests and the demo: a real Postfix with Cyrus SASL, swaks;
 # Sendmail is unpacked from its .debs (it conflicts with postfix): m4, libwrap0
 MTA_PACKAGES=(postfix sasl2-bin libsasl2-modules swaks m4 libwrap0 bc)

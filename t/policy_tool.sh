@@ -6,38 +6,7 @@ TOOL=$1 DATA=$2 ETC=$3
 POL=$ETC/authrelay.conf
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
-fails=0 runs=0
-
-# check LABEL WANT_RC WANT_STDOUT CMD... : stdout must equal WANT_STDOUT exactly
-check() {
-    local label=$1 want_rc=$2 want=$3
-    shift 3
-    local got rc
-    got=$("$@" 2>"$TMP/err")
-    rc=$?
-    runs=$((runs + 1))
-    if [ "$rc" != "$want_rc" ] || [ "$got" != "$want" ]; then
-        fails=$((fails + 1))
-        echo "FAIL $label: exit $rc (want $want_rc)"
-        diff <(printf '%s\n' "$want") <(printf '%s\n' "$got") | sed 's/^/    /'
-        sed 's/^/    stderr: /' "$TMP/err"
-    fi
-}
-
-# check_err LABEL WANT_RC STDERR_SUBSTRING CMD...
-check_err() {
-    local label=$1 want_rc=$2 want=$3
-    shift 3
-    local rc
-    "$@" >"$TMP/out" 2>"$TMP/err"
-    rc=$?
-    runs=$((runs + 1))
-    if [ "$rc" != "$want_rc" ] || ! grep -qF -- "$want" "$TMP/err"; then
-        fails=$((fails + 1))
-        echo "FAIL $label: exit $rc (want $want_rc), stderr lacks: $want"
-        sed 's/^/    stderr: /' "$TMP/err"
-    fi
-}
+. "$(dirname "$0")/tool_check.sh"
 
 R='code=554 xcode=5.7.1 text="Relay access denied: authenticate with SMTP AUTH to send to other domains"'
 

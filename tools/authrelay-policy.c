@@ -16,9 +16,9 @@
 #include "cases.h"
 #include "metrics_read.h"
 #include "policy.h"
+#include "tool.h"
 
 #define DEFAULT_POLICY AR_DEFAULT_POLICY
-#define EX_USAGE_TOOL 2
 
 static void
 usage(FILE *f)
@@ -33,12 +33,14 @@ usage(FILE *f)
           "[--date YYYY-MM-DD]\n"
           "                              [--explain] --rcpt ADDR "
           "[--rcpt ADDR ...]\n"
-          "       authrelay-policy test  [-c FILE] CASES_FILE\n",
+          "       authrelay-policy test  [-c FILE] CASES_FILE\n"
+          "       authrelay-policy replay [-c FILE] LOG...\n"
+          "       authrelay-policy diff [--cases FILE]... OLD NEW\n",
           f);
 }
 
-static void
-print_diags(const struct ar_diags *d)
+void
+ar_tool_print_diags(const struct ar_diags *d)
 {
     char buf[1400];
     for (size_t i = 0; i < d->n; i++) {
@@ -49,14 +51,14 @@ print_diags(const struct ar_diags *d)
         fprintf(stderr, "out of memory\n");
 }
 
-static struct ar_policy *
-load(const char *path, int64_t today, bool show_warnings)
+struct ar_policy *
+ar_tool_load(const char *path, int64_t today, bool show_warnings)
 {
     struct ar_diags d;
     ar_diags_init(&d);
     struct ar_policy *p = ar_policy_load(path, today, &d);
     if (p == NULL || show_warnings)
-        print_diags(&d);
+        ar_tool_print_diags(&d);
     ar_diags_free(&d);
     return p;
 }
@@ -126,7 +128,7 @@ cmd_lint(const char *path, const char *metrics, long stale_days)
         ar_policy_lint(p, today, &d);
     if (p && metrics)
         lint_stale(p, metrics, stale_days, &d);
-    print_diags(&d);
+    ar_tool_print_diags(&d);
     if (p) {
         ar_policy_summary(p, line, sizeof(line));
         printf("%s, %zu warning%s\n", line, d.nwarnings,
@@ -277,7 +279,7 @@ cmd_query(const char *path, int argc, char **argv)
                         "and no other arguments\n");
         goto usage;
     }
-    struct ar_policy *p = load(path, r.today, false);
+    struct ar_policy *p = ar_tool_load(path, r.today, false);
     if (p == NULL) {
         free(rcpts);
         return EX_USAGE_TOOL;
@@ -317,12 +319,12 @@ cmd_test(const char *path, const char *cases_path)
     int64_t today = ar_today();
     size_t passed = 0, failed = 0;
 
-    struct ar_policy *p = load(path, today, false);
+    struct ar_policy *p = ar_tool_load(path, today, false);
     if (p == NULL)
         return EX_USAGE_TOOL;
     ar_diags_init(&d);
     if (ar_cases_load(cases_path, &cs, &d) < 0) {
-        print_diags(&d);
+        ar_tool_print_diags(&d);
         ar_diags_free(&d);
         ar_cases_free(&cs);
         ar_policy_unref(p);
@@ -375,6 +377,10 @@ main(int argc, char **argv)
         return 0;
     }
     argc--, argv++;
+    if (strcmp(cmd, "diff") == 0)
+        return ar_cmd_diff(argc, argv);
+    if (strcmp(cmd, "replay") == 0)
+        return ar_cmd_replay(path, argc, argv);
     if (strcmp(cmd, "query") == 0)
         return cmd_query(path, argc, argv);
     if (strcmp(cmd, "lint") == 0) {

@@ -4,6 +4,7 @@
  * ('%', '!', a second '@', a source route) never comes out local.
  */
 #include "fuzz_check.h"
+#include "fuzz_policy.h"
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,14 +24,8 @@ static const char policy_text[] =
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (policy == NULL) {
-        struct ar_diags d;
-        ar_diags_init(&d);
-        policy = ar_policy_load_string("fuzz", policy_text,
-                                       sizeof(policy_text) - 1, ".", 0, &d);
-        ar_diags_free(&d);
-        CHECK(policy != NULL);
-    }
+    if (policy == NULL)
+        policy = fuzz_policy(policy_text, sizeof(policy_text) - 1);
     char *s = fuzz_text(data, size);
     if (s == NULL)
         return 0;

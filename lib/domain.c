@@ -261,9 +261,8 @@ to_alabels(const char *in, size_t len, char *out, size_t *outlen)
      * mapped a character to nothing, to a dot, or to ASCII that is not
      * LDH; and every label must fit in A-label form */
     bool again = false;
-    const char *bad = n ? labels(tmp, 0, n, out, &again) : "empty domain";
-    if (bad)
-        return bad;
+    if (n == 0 || labels(tmp, 0, n, out, &again) != NULL)
+        return "not valid IDNA: maps to a name that is not a domain";
     for (size_t i = 0, l = 0; i < n; i++) {
         if ((unsigned char)out[i] >= 0x80)
             return "not valid IDNA";

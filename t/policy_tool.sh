@@ -97,6 +97,36 @@ if [ "$(printf '%s\n' "$out" | head -1)" != "<u%x@example.com> reject rule=defau
     fails=$((fails + 1)); echo "FAIL query --explain:"; printf '%s\n' "$out"
 fi
 
+# internationalised domains: a U-label recipient against an A-label
+# entry (xn--bcher-kva.example) and an A-label one against a U-label entry
+# (straße.example); printed as given; invalid IDNA is a relay attempt
+check "query U-label and A-label recipients" 0 \
+"<jörg@bücher.example> accept rule=local
+<jörg@BÜCHER.Example> accept rule=local
+<u@xn--strae-oqa.example> accept rule=local
+<u@straße.example> accept rule=local
+<u@strasse.example> reject rule=default code=554 xcode=5.7.1 text=\"Relay access denied\"
+<u@xn--zz.example> reject rule=default code=554 xcode=5.7.1 text=\"Relay access denied\"
+<u@☃.example> reject rule=default code=554 xcode=5.7.1 text=\"Relay access denied\"" \
+    "$TOOL" query -c "$DATA/idn.conf" --client-addr 192.0.2.99 \
+    --rcpt '<jörg@bücher.example>' --rcpt '<jörg@BÜCHER.Example>' \
+    --rcpt '<u@xn--strae-oqa.example>' --rcpt '<u@straße.example>' \
+    --rcpt '<u@strasse.example>' --rcpt '<u@xn--zz.example>' --rcpt '<u@☃.example>'
+out=$("$TOOL" query -c "$DATA/idn.conf" --client-addr 192.0.2.99 --explain \
+    --rcpt '<jörg@bücher.example>' --rcpt '<u@xn--zz.example>')
+for w in '    recipient: local part "jörg", domain xn--bcher-kva.example, no routing' \
+         '    local_domains: xn--bcher-kva.example matches entry xn--bcher-kva.example' \
+         '    recipient: unparseable (not valid IDNA: bad A-label (xn--)): relay attempt'; do
+    runs=$((runs + 1))
+    grep -qxF -- "$w" <<<"$out" || { fails=$((fails + 1)); echo "FAIL query --explain IDN lacks: $w"; printf '%s\n' "$out"; }
+done
+check "lint IDN policy" 0 \
+    "$DATA/idn.conf: OK: version 1, 6 local domains, 1 trusted network, 7 exceptions, mode enforce, 0 warnings" \
+    "$TOOL" lint -c "$DATA/idn.conf"
+check_err "lint invalid IDNA in a list file" 1 \
+    "idna-domains.list:3: bad domain \"xn--zz.example\": not valid IDNA: bad A-label (xn--)" \
+    "$TOOL" lint -c "$DATA/bad/idna_file.conf"
+
 check_err "query without --rcpt" 2 "needs at least one --rcpt" "$TOOL" query -c "$POL"
 check_err "query bad address" 2 "--client-addr 300.1.1.1" \
     "$TOOL" query -c "$POL" --client-addr 300.1.1.1 --rcpt '<a@b.test>'

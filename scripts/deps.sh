@@ -25,4 +25,4 @@ need_packages() {
 BUILD_PACKAGES=(build-essential cmake pkg-config libconfig-dev libidn2-dev libmilter-dev check valgrind)
 # the integration tests and the demo: a real Postfix with Cyrus SASL, swaks;
 # Sendmail is unpacked from its .debs (it conflicts with postfix): m4, libwrap0
-MTA_PACKAGES=(postfix sasl2-bin libsasl2-modules swaks m4 libwrap0 bc)
+MTA_PACKAGES=(postfix sasl2-bin libsasl2-modules swaks m4 libwrap0 bc python3)

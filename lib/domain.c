@@ -2,6 +2,7 @@
 #include "domain.h"
 
 #include <arpa/inet.h>
+#include <idn2.h>
 #include <string.h>
 
 bool
@@ -119,11 +120,18 @@ static const unsigned char kind[256] = {['a' ... 'z'] = K_LETTER,
 
 /* Check the labels of in[start..len) (no trailing dot), writing each
  * octet in normal form to out at the same offset as it goes; NULL, or what
- * is wrong. *high: a non-ASCII octet was seen. */
-static const char *
-labels(const char *in, size_t start, size_t len, char *out, bool *high)
+ * is wrong. *idn: a non-ASCII octet, or an A-label ("xn--"), was seen:
+ * the domain needs IDNA processing. A label of more than 63 octets is let
+ * through once that is so: its A-label, checked later, is what must fit.
+ * An octet that is neither non-ASCII nor a hyphen costs what it did
+ * before IDNA: the A-label test is made at the second hyphen of "xn--".
+ * Inlined: the two callers are the hot path and the checking of an
+ * A-label form. */
+static inline __attribute__((always_inline)) const char *
+labels(const char *in, size_t start, size_t len, char *out, bool *idn)
 {
     size_t label = 0;
+    bool intl = false;
     for (size_t i = start; i < len; i++) {
         unsigned char c = (unsigned char)in[i];
         unsigned k = kind[c];
@@ -138,17 +146,131 @@ labels(const char *in, size_t start, size_t len, char *out, bool *high)
         }
         if (k == 0)
             return "invalid character in domain";
-        if (k & K_HIGH)
-            *high = true;
-        else if ((k & K_HYPHEN) && label == 0)
-            return "label starts with a hyphen";
-        if (++label > AR_LABEL_MAX)
+        if (k & K_HIGH) {
+            intl = true;
+        } else if (k & K_HYPHEN) {
+            if (label == 0)
+                return "label starts with a hyphen";
+            if (label == 3 && in[i - 1] == '-' && (in[i - 2] | 0x20) == 'n' &&
+                (in[i - 3] | 0x20) == 'x')
+                intl = true;
+        }
+        if (++label > AR_LABEL_MAX && !intl)
             return "label longer than 63 octets";
     }
     if (label == 0)
         return "empty label in domain";
     if (in[len - 1] == '-')
         return "label ends with a hyphen";
+    *idn = intl;
+    return NULL;
+}
+
+/* does the label s[0..n) start with the ACE prefix "xn--", any case? */
+static bool
+ace_prefix(const char *s, size_t n)
+{
+    return n >= 4 && (s[0] | 0x20) == 'x' && (s[1] | 0x20) == 'n' &&
+           s[2] == '-' && s[3] == '-';
+}
+
+/* what libidn2's refusal means, in the words of our other errors */
+static const char *
+idna_why(int rc)
+{
+    switch (rc) {
+    case IDN2_MALLOC:
+        return "out of memory";
+    case IDN2_DISALLOWED:
+    case IDN2_UNASSIGNED:
+    case IDN2_INVALID_NONTRANSITIONAL:
+        return "not valid IDNA: disallowed code point in domain";
+    case IDN2_LEADING_COMBINING:
+        return "not valid IDNA: label starts with a combining mark";
+    case IDN2_HYPHEN_STARTEND:
+    case IDN2_2HYPHEN:
+        return "not valid IDNA: misplaced hyphen in a label";
+    case IDN2_CONTEXTJ:
+    case IDN2_CONTEXTJ_NO_RULE:
+    case IDN2_CONTEXTO:
+    case IDN2_CONTEXTO_NO_RULE:
+        return "not valid IDNA: joiner or other character out of context";
+    case IDN2_BIDI:
+        return "not valid IDNA: bad mix of right-to-left characters";
+    case IDN2_PUNYCODE_BAD_INPUT:
+    case IDN2_PUNYCODE_BIG_OUTPUT:
+    case IDN2_PUNYCODE_OVERFLOW:
+    case IDN2_INVALID_ALABEL:
+    case IDN2_UALABEL_MISMATCH:
+    case IDN2_ALABEL_ROUNDTRIP_FAILED:
+        return "not valid IDNA: bad A-label (xn--)";
+    case IDN2_TOO_BIG_LABEL:
+        return "label longer than 63 octets in A-label form";
+    case IDN2_TOO_BIG_DOMAIN:
+        return "domain longer than 255 octets in A-label form";
+    default:
+        return "not valid IDNA";
+    }
+}
+
+/* The A-label form of the well-formed UTF-8 domain in[0..len) (no leading
+ * or trailing dot), after UTS #46 non-transitional processing, into out
+ * (AR_DOMAIN_MAX + 1 octets). Only the labels that need it go through
+ * libidn2 (non-ASCII, or "xn--"): an ASCII label is the same in both
+ * forms, and is not held to IDNA's stricter hyphen rules. */
+static const char *
+to_alabels(const char *in, size_t len, char *out, size_t *outlen)
+{
+    char tmp[AR_DOMAIN_MAX + 1], label[AR_DOMAIN_MAX + 1];
+    size_t n = 0;
+    const char *end = in + len;
+    for (const char *s = in; s < end;) {
+        const char *e = memchr(s, '.', (size_t)(end - s));
+        if (e == NULL)
+            e = end;
+        size_t l = (size_t)(e - s);
+        bool ace = ace_prefix(s, l);
+        for (size_t i = 0; i < l && !ace; i++)
+            ace = (unsigned char)s[i] >= 0x80;
+        const char *part = s;
+        uint8_t *conv = NULL;
+        if (ace) {
+            memcpy(label, s, l);
+            label[l] = '\0';
+            int rc = idn2_lookup_u8((const uint8_t *)label, &conv,
+                                    IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL);
+            if (rc != IDN2_OK)
+                return idna_why(rc);
+            part = (const char *)conv;
+            l = strlen(part);
+        }
+        size_t need = l + (e < end ? 1 : 0);
+        if (n + need > AR_DOMAIN_MAX) {
+            idn2_free(conv);
+            return "domain longer than 255 octets in A-label form";
+        }
+        memcpy(tmp + n, part, l);
+        n += l;
+        idn2_free(conv);
+        if (e == end)
+            break;
+        tmp[n++] = '.';
+        s = e + 1;
+    }
+    /* what the mapping made of it must be an LDH domain too: it may have
+     * mapped a character to nothing, to a dot, or to ASCII that is not
+     * LDH; and every label must fit in A-label form */
+    bool again = false;
+    if (n == 0 || labels(tmp, 0, n, out, &again) != NULL)
+        return "not valid IDNA: maps to a name that is not a domain";
+    for (size_t i = 0, l = 0; i < n; i++) {
+        if ((unsigned char)out[i] >= 0x80)
+            return "not valid IDNA";
+        l = out[i] == '.' ? 0 : l + 1;
+        if (l > AR_LABEL_MAX)
+            return "label longer than 63 octets in A-label form";
+    }
+    *outlen = n;
     return NULL;
 }
 
@@ -197,19 +319,24 @@ ar_domain_normalize(const char *in, size_t len, unsigned flags, char *out,
         return -1;
     }
     /* one pass checks the labels and writes the normal form; the UTF-8
-     * check, a second pass, only where there is a non-ASCII octet, or an
-     * error (a domain that is not UTF-8 is reported as such first) */
-    bool high = false;
-    const char *bad = labels(in, start, len, out, &high);
-    if ((bad || high) &&
+     * check, a second pass, and the IDNA processing only where there is a
+     * non-ASCII octet or an "xn--" label, or an error (a domain that is
+     * not UTF-8 is reported as such first) */
+    bool idn = false;
+    const char *bad = labels(in, start, len, out, &idn);
+    if ((bad || idn) &&
         !ar_utf8_valid((const unsigned char *)in + start, len - start))
         bad = "domain is not valid UTF-8";
+    size_t n = len - start;
+    if (bad == NULL && idn)
+        bad = to_alabels(in + start, len - start, out + start, &n);
     if (bad) {
         *why = bad;
         return -1;
     }
-    out[0] = ar_lower(in[0]); /* the leading dot of a suffix, if any */
-    out[len] = '\0';
-    *outlen = len;
+    if (start)
+        out[0] = '.'; /* the leading dot of a suffix */
+    out[start + n] = '\0';
+    *outlen = start + n;
     return 0;
 }

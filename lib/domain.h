@@ -2,8 +2,11 @@
  * domain.h - domain name syntax (RFC 5321 with SMTPUTF8) and normal form.
  *
  * The normal form is what every domain comparison in authrelay uses: ASCII
- * letters folded to lower case, one trailing dot removed. UTF-8 labels
- * (U-labels) are kept as written. An address literal ("[192.0.2.1]",
+ * letters folded to lower case, one trailing dot removed, and each label
+ * with a non-ASCII octet (a U-label) or an "xn--" prefix (an A-label) in
+ * its A-label form after UTS #46 non-transitional processing (libidn2,
+ * NFC input); such a label that is not valid IDNA is an error. An ASCII
+ * domain never reaches libidn2. An address literal ("[192.0.2.1]",
  * "[IPv6:2001:db8::1]") is folded the same way and never compared as an
  * address. Pure functions; thread-safe.
  */
@@ -24,7 +27,8 @@ enum {
 /*
  * ar_domain_normalize - check the syntax of in[0..len) and write its normal
  * form, NUL-terminated, to out (AR_DOMAIN_MAX + 2 octets). Returns 0, or -1
- * with *why set to a static explanation.
+ * with *why set to a static explanation (also "out of memory" when libidn2
+ * has none: the caller treats it as any bad domain).
  */
 int ar_domain_normalize(const char *in, size_t len, unsigned flags, char *out,
                         size_t *outlen, const char **why);

@@ -1,7 +1,8 @@
 /*
  * lint.c - warnings about a policy that loads but may not do what its
  * maintainer meant: shadowed rules, HELO-only matches, overlapping
- * networks, permit-everything rules, expiring rules.
+ * networks, permit-everything rules and trusted networks (an IPv6 one
+ * that covers every IPv4 client too), expiring rules.
  */
 #include <stdio.h>
 #include <string.h>
@@ -94,6 +95,41 @@ permits_everyone(const struct ar_exception *e)
     return false;
 }
 
+/* Does the entry, written as IPv6, hold all of ::ffff:0:0/96? An IPv4
+ * client is held as its IPv4-mapped address: it matches every one. */
+static bool
+covers_ipv4(const struct ar_cidr *c)
+{
+    const ar_u128 lo = (ar_u128)0xffff << 32, hi = lo | 0xffffffffu;
+    return !c->v4 && c->lo <= lo && c->hi >= hi;
+}
+
+/* Warn about each entry of s that holds every address, or every IPv4
+ * address without saying so (an IPv6 entry that covers the IPv4-mapped
+ * ones); what names the list, effect what such an entry lets through.
+ * wide_too: an entry of prefix 0 as well (else warned about elsewhere). */
+static void
+too_wide(const struct ar_netset *s, const char *what, const char *effect,
+         bool wide_too, struct ar_diags *d)
+{
+    const struct ar_cidr *v = ar_netset_entries(s);
+    for (size_t i = 0; i < ar_netset_count(s); i++) {
+        const char *span =
+            v[i].prefix == 0     ? (v[i].v4 ? "every IPv4 address"
+                                            : "every address, IPv4 clients too "
+                                              "(::ffff:0:0/96)")
+            : covers_ipv4(&v[i]) ? "::ffff:0:0/96, every IPv4 client"
+                                 : NULL;
+        if (span == NULL || (v[i].prefix == 0 && !wide_too))
+            continue;
+        char x[64];
+        ar_cidr_format(&v[i], x, sizeof(x));
+        ar_diag_warn(d, v[i].file, v[i].line,
+                     "%s: %s covers %s: %s, an open relay", what, x, span,
+                     effect);
+    }
+}
+
 void
 ar_policy_lint(const struct ar_policy *p, int64_t today, struct ar_diags *d)
 {
@@ -106,6 +142,7 @@ ar_policy_lint(const struct ar_policy *p, int64_t today, struct ar_diags *d)
                      "relay.local_domains is empty: every recipient is a "
                      "relay attempt");
     overlaps(p->trusted, "trusted_networks", d);
+    too_wide(p->trusted, "trusted_networks", "it trusts all of them", true, d);
     for (size_t i = 0; i < p->nexc; i++) {
         const struct ar_exception *e = &p->exc[i];
         if (e->helo && !e->networks && !e->hostnames)
@@ -130,6 +167,13 @@ ar_policy_lint(const struct ar_policy *p, int64_t today, struct ar_diags *d)
                          "exception %s permits relay from every address: "
                          "an open relay",
                          e->name);
+        if (e->action == AR_ACT_PERMIT && e->networks) {
+            char what[128];
+            snprintf(what, sizeof(what), "exception %s client_networks",
+                     e->name);
+            too_wide(e->networks, what, "it permits relay from all of them",
+                     false, d);
+        }
         if (e->action == AR_ACT_PERMIT && e->has_reply)
             ar_diag_warn(d, e->file, e->line,
                          "exception %s: a permit rule's reply is never sent",

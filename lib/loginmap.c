@@ -200,6 +200,21 @@ ar_loginmap_add_any(struct ar_loginmap *m, const char *login, const char **why)
     return 0;
 }
 
+/* Is the folded domain of a login the normal-form domain? The login's
+ * is as the client wrote it: when it is not the same text, its normal
+ * form (A-labels, for a login with an internationalised domain) is. */
+static bool
+same_domain(const char *login_domain, const char *domain)
+{
+    char norm[AR_DOMAIN_MAX + 2];
+    size_t n;
+    const char *why;
+    return strcmp(login_domain, domain) == 0 ||
+           (ar_domain_normalize(login_domain, strlen(login_domain),
+                                AR_DOM_LITERAL, norm, &n, &why) == 0 &&
+            strcmp(norm, domain) == 0);
+}
+
 enum ar_login_match
 ar_loginmap_match(const struct ar_loginmap *m, const char *login,
                   const char *local, const char *domain, const char **entry)
@@ -215,7 +230,7 @@ ar_loginmap_match(const struct ar_loginmap *m, const char *login,
     const char *at = strrchr(login, '@');
     if (at && (size_t)(at - login) == strlen(local) &&
         strncmp(login, local, (size_t)(at - login)) == 0 &&
-        strcmp(key + (at - login) + 1, domain) == 0)
+        same_domain(key + (at - login) + 1, domain))
         return AR_LOGIN_SELF;
     if (l == NULL)
         return AR_LOGIN_NO;

@@ -60,7 +60,7 @@ static bool
 in_list(char *const *v, size_t n, const char *s)
 {
     for (size_t i = 0; i < n; i++)
-        if (strcmp(v[i], s) == 0)
+        if (strcasecmp(v[i], s) == 0)
             return true;
     return false;
 }
@@ -116,9 +116,11 @@ is_relay(const struct ar_policy *p, const struct ar_request *r,
 static bool
 name_verified(const struct ar_request *r)
 {
+    /* "unknown" in any case; the first letter spares most names the call */
     return r->client_name_verified && r->client_name &&
            r->client_name[0] != '\0' && r->client_name[0] != '[' &&
-           strcmp(r->client_name, "unknown") != 0;
+           ((r->client_name[0] | 0x20) != 'u' ||
+            strcasecmp(r->client_name, "unknown") != 0);
 }
 
 /* What the exceptions look at, in normal form, worked out at most once

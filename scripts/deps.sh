@@ -40,10 +40,11 @@ need_packages() {
     say "    installed in $(($(date +%s) - t0)) s"
 }
 
-BUILD_PACKAGES=(build-essential cmake pkg-config libconfig-dev libmilter-dev zlib1g-dev check valgrind)
+BUILD_PACKAGES=(build-essential cmake pkg-config libconfig-dev libidn2-dev libmilter-dev zlib1g-dev check valgrind)
 # the integration tests and the demo: a real Postfix with Cyrus SASL, swaks;
-# Sendmail is unpacked from its .debs (it conflicts with postfix): m4, libwrap0
-MTA_PACKAGES=(postfix sasl2-bin libsasl2-modules swaks m4 libwrap0 bc)
+# Sendmail is unpacked from its .debs (it conflicts with postfix): m4,
+# libwrap0; python3 speaks SMTPUTF8 where swaks cannot
+MTA_PACKAGES=(postfix sasl2-bin libsasl2-modules swaks m4 libwrap0 bc python3)
 # the fuzz targets: clang's libFuzzer and sanitizer runtimes, and
 # llvm-symbolizer (package llvm), without which LeakSanitizer cannot name a
 # leak's frames and its suppressions, which name functions, match nothing

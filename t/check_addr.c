@@ -37,9 +37,29 @@ static const struct {
     {"<user@sub.example.com>", M, "user", "sub.example.com"},
     {"<user@example.com.remote.test>", M, "user", "example.com.remote.test"},
     {"<user@notexample.com>", M, "user", "notexample.com"},
+    /* internationalised domains: the A-label form after UTS #46
+     * non-transitional processing; the local part as written */
     {"<j\xc3\xb6rg@b\xc3\xbc\x63her.example>", M, "j\xc3\xb6rg",
-     "b\xc3\xbc\x63her.example"},
+     "xn--bcher-kva.example"},
     {"<user@xn--bcher-kva.example>", M, "user", "xn--bcher-kva.example"},
+    {"<user@XN--BCHER-KVA.Example>", M, "user", "xn--bcher-kva.example"},
+    {"<user@B\xc3\x9c\x43HER.Example>", M, "user", /* BÜCHER: folded */
+     "xn--bcher-kva.example"},
+    {"<user@bu\xcc\x88\x63her.example>", M, "user", /* NFD: u + U+0308 */
+     "xn--bcher-kva.example"},
+    {"<user@b\xc3\xbc\x63her.example.>", M, "user", "xn--bcher-kva.example"},
+    {"<user@b\xc3\xbc\x63her\xe3\x80\x82\x65xample>", M, "user", /* U+3002 */
+     "xn--bcher-kva.example"},
+    {"<user@stra\xc3\x9f\x65.example>", M, "user", /* non-transitional */
+     "xn--strae-oqa.example"},
+    {"<user@ab--cd.b\xc3\xbc\x63her.example>", M, "user", /* ASCII label */
+     "ab--cd.xn--bcher-kva.example"},
+    {"<user@\xc3\xbc\xc3\xbc\xc3\xbc\xc3\xbc\xc3\xbc\xc3\xbc\xc3\xbc\xc3\xbc"
+     "\xc3\xbc\xc3\xbc\xc3\xbc\xc3\xbc\xc3\xbc\xc3\xbc\xc3\xbc\xc3\xbc"
+     "\xc3\xbc\xc3\xbc\xc3\xbc\xc3\xbc\xc3\xbc\xc3\xbc\xc3\xbc\xc3\xbc"
+     "\xc3\xbc\xc3\xbc\xc3\xbc\xc3\xbc\xc3\xbc\xc3\xbc\xc3\xbc\xc3\xbc"
+     ".example>", /* 64 octets of UTF-8, 36 as an A-label */
+     M, "user", "xn--tdaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.example"},
     /* routing: a relay attempt whatever the domain */
     {"<user%remote.test@example.com>", R, NULL, NULL},
     {"<remote.test!user@example.com>", R, NULL, NULL},
@@ -87,6 +107,15 @@ static const struct {
     {"<user\xff@example.com>", I, NULL, NULL},
     {"<user@ex\xc3\x28.com>", I, NULL, NULL},
     {"<user@example.com>>", I, NULL, NULL},
+    /* not valid IDNA */
+    {"<user@\xe2\x98\x83.example>", I, NULL, NULL}, /* U+2603: disallowed */
+    {"<user@\xcc\x88\x61\x62\x63.example>", I, NULL, NULL}, /* combining */
+    {"<user@xn--zz.example>", I, NULL, NULL},               /* bad punycode */
+    {"<user@XN--ZZ.example>", I, NULL, NULL},               /* bad punycode */
+    {"<user@xn--a.example>", I, NULL, NULL},             /* decodes to U+0080 */
+    {"<user@\xe2\x80\x8b.example>", I, NULL, NULL},      /* maps to nothing */
+    {"<user@a\xef\xbc\xbf\x62.example>", I, NULL, NULL}, /* maps to '_' */
+    {"<user@b\xc3\xbc--x.example>", I, NULL, NULL},      /* "--" at 3 and 4 */
     {"<<user@example.com>", I, NULL, NULL},
     {"user@example.com junk", I, NULL, NULL},
     /* over-long parts */

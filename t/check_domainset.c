@@ -6,8 +6,9 @@
 #include "domainset.h"
 
 static const char *const entries[] = {
-    "example.com", ".example.net",       "Mixed.Case.ORG.",
-    "[192.0.2.1]", "[IPv6:2001:DB8::1]", "b\xc3\xbc\x63her.example",
+    "example.com",          ".example.net",       "Mixed.Case.ORG.",
+    "[192.0.2.1]",          "[IPv6:2001:DB8::1]", "b\xc3\xbc\x63her.example",
+    ".xn--caf-dma.example",
 };
 
 static const struct {
@@ -30,7 +31,18 @@ static const struct {
     {"192.0.2.1", NULL},
     {"[ipv6:2001:db8::1]", "[ipv6:2001:db8::1]"},
     {"[IPv6:2001:db8:0::1]", NULL},
-    {"B\xc3\xbc\x63HER.example", "b\xc3\xbc\x63her.example"},
+    /* a U-label entry and an A-label entry match either form */
+    {"B\xc3\xbc\x63HER.example", "xn--bcher-kva.example"},
+    {"bu\xcc\x88\x63her.example", "xn--bcher-kva.example"}, /* NFD */
+    {"xn--bcher-kva.example", "xn--bcher-kva.example"},
+    {"XN--BCHER-KVA.example", "xn--bcher-kva.example"},
+    {"sub.b\xc3\xbc\x63her.example", NULL},
+    {"a.caf\xc3\xa9.example", ".xn--caf-dma.example"},
+    {"a.CAF\xc3\x89.example", ".xn--caf-dma.example"},
+    {"a.cafe\xcc\x81.example", ".xn--caf-dma.example"}, /* NFD */
+    {"a.xn--caf-dma.example", ".xn--caf-dma.example"},
+    {"caf\xc3\xa9.example", NULL},
+    {"xn--zz.example", NULL},
     {"", NULL},
     {"..", NULL},
 };
@@ -67,18 +79,36 @@ START_TEST(test_duplicates)
     struct ar_domainset *s = build();
     const char *why;
     ck_assert_int_eq(ar_domainset_add(s, "EXAMPLE.com.", 12, &why), 0);
+    ck_assert_int_eq(ar_domainset_add(s, "xn--bcher-kva.example", 21, &why),
+                     0); /* the A-label of the U-label entry */
     ck_assert_int_eq(ar_domainset_add(s, "example.net", 11, &why), 1);
-    ck_assert_uint_eq(ar_domainset_count(s), 7);
+    ck_assert_uint_eq(ar_domainset_count(s), 8);
     ar_domainset_free(s);
 }
 END_TEST
 
 static const char *const bad[] = {
-    "",         ".",           "..",
-    "a..b",     "-a.com",      "a-.com",
-    "a_b.com",  "a b.com",     "example.com..",
-    "[1.2.3.4", "[1.2.3.999]", "[IPv6:1::x]",
-    "a@b.com",  "\xff.com",
+    "",
+    ".",
+    "..",
+    "a..b",
+    "-a.com",
+    "a-.com",
+    "a_b.com",
+    "a b.com",
+    "example.com..",
+    "[1.2.3.4",
+    "[1.2.3.999]",
+    "[IPv6:1::x]",
+    "a@b.com",
+    "\xff.com",
+    /* not valid IDNA, also as a suffix entry */
+    "xn--zz.example",
+    ".xn--zz.example",
+    "\xe2\x98\x83.example",
+    ".\xcc\x88\x61.example",
+    "b\xc3\xbc\x63her.\xe2\x80\x8b",
+    ".\xe2\x80\x8b",
 };
 
 START_TEST(test_bad)

@@ -1,7 +1,8 @@
 /*
  * check_policy.c - the decision of SPEC §4, table-driven: every recipient
  * form of the engine issue, then the decision order, exceptions, expiry
- * and remote_mailers against t/data/order.conf.
+ * and remote_mailers against t/data/order.conf, and internationalised
+ * domains against t/data/idn.conf.
  */
 #define _GNU_SOURCE
 #include <check.h>
@@ -99,13 +100,15 @@ START_TEST(test_forms)
 }
 END_TEST
 
-static const struct {
+struct row {
     const char *label;
     const char *addr, *name, *helo, *auth, *from, *rcpt, *mailer, *date;
     enum ar_decision want;
     const char *rule;
     const char *code; /* NULL when accepted */
-} order[] = {
+};
+
+static const struct row order[] = {
     {"local from anyone", "192.0.2.99", 0, 0, 0, 0, "<a@example.com>", 0, 0,
      AR_ACCEPT, "local", 0},
     {"subdomain suffix", "192.0.2.99", 0, 0, 0, 0, "<a@x.y.example.com>", 0, 0,
@@ -122,6 +125,8 @@ static const struct {
      "<a@example.com>", "smtp", 0, AR_REJECT, "default", "550"},
     {"local mailer for a local domain", "192.0.2.99", 0, 0, 0, 0,
      "<a@example.com>", "local", 0, AR_ACCEPT, "local", 0},
+    {"remote mailer in another case", "192.0.2.99", 0, 0, 0, 0,
+     "<a@example.com>", "SMTP", 0, AR_REJECT, "default", "550"},
     {"trusted", "10.1.2.3", 0, 0, 0, 0, "<a@remote.test>", 0, 0, AR_ACCEPT,
      "trusted-network", 0},
     {"trusted from a file", "172.20.0.1", 0, 0, 0, 0, "<a@remote.test>", 0, 0,
@@ -163,6 +168,9 @@ static const struct {
      "550"},
     {"partner, name not verified", "198.18.0.1", "unknown", 0, 0,
      "<x@partner.test>", "<a@remote.test>", 0, 0, AR_REJECT, "default", "550"},
+    {"name UNKNOWN is never verified (named-unknown)", "198.18.0.1", "UNKNOWN",
+     0, 0, "<x@partner.test>", "<a@remote.test>", 0, 0, AR_REJECT, "default",
+     "550"},
     {"partner, bracketed name", "198.18.0.1", "[198.18.0.1]", 0, 0,
      "<x@partner.test>", "<a@remote.test>", 0, 0, AR_REJECT, "default", "550"},
     {"foreign sender rejected by rule", "198.51.100.1", 0, 0, 0,
@@ -180,43 +188,176 @@ static const struct {
      "<a@remote.test>", 0, 0, AR_ACCEPT, "until-3000", 0},
 };
 
-/* the request of row i of order[] */
+/* the request of row w */
 static void
-order_request(size_t i, struct ar_request *r)
+row_request(const struct row *w, struct ar_request *r)
 {
     memset(r, 0, sizeof(*r));
-    if (order[i].addr) /* test_order checks that it parsed */
-        ar_ip_parse(order[i].addr, &r->client_addr);
-    r->client_name = order[i].name;
-    r->client_name_verified = order[i].name != NULL;
-    r->helo = order[i].helo;
-    r->auth_authen = order[i].auth;
-    r->mail_from = order[i].from;
-    r->rcpt = order[i].rcpt;
-    r->rcpt_mailer = order[i].mailer;
-    r->today = ar_parse_date(order[i].date ? order[i].date : "2026-01-01");
+    if (w->addr) /* check_row checks that it parsed */
+        ar_ip_parse(w->addr, &r->client_addr);
+    r->client_name = w->name;
+    r->client_name_verified = w->name != NULL;
+    r->helo = w->helo;
+    r->auth_authen = w->auth;
+    r->mail_from = w->from;
+    r->rcpt = w->rcpt;
+    r->rcpt_mailer = w->mailer;
+    r->today = ar_parse_date(w->date ? w->date : "2026-01-01");
+}
+
+/* p decides row w as it says (decide: with the sender-login check too) */
+static void
+check_row(const struct ar_policy *p, const struct row *w, bool decide)
+{
+    struct ar_request r;
+    struct ar_verdict v;
+    row_request(w, &r);
+    ck_assert(r.client_addr.valid == (w->addr != NULL));
+    if (decide)
+        ar_policy_decide(p, &r, &v, NULL);
+    else
+        ar_policy_eval(p, &r, &v);
+    ck_assert_msg(v.decision == w->want && strcmp(v.rule, w->rule) == 0,
+                  "%s: got %s rule=%s, want %s rule=%s", w->label,
+                  ar_decision_name(v.decision), v.rule,
+                  ar_decision_name(w->want), w->rule);
+    if (w->code) {
+        ck_assert_msg(v.reply && strcmp(v.reply->code, w->code) == 0,
+                      "%s: got code %s, want %s", w->label,
+                      v.reply ? v.reply->code : "none", w->code);
+    } else {
+        ck_assert_ptr_null(v.reply);
+    }
 }
 
 START_TEST(test_order)
 {
     struct ar_policy *p = load("order.conf");
-    struct ar_request r;
-    struct ar_verdict v;
-    order_request((size_t)_i, &r);
-    ck_assert(r.client_addr.valid == (order[_i].addr != NULL));
-    ar_policy_eval(p, &r, &v);
-    ck_assert_msg(v.decision == order[_i].want &&
-                      strcmp(v.rule, order[_i].rule) == 0,
-                  "%s: got %s rule=%s, want %s rule=%s", order[_i].label,
-                  ar_decision_name(v.decision), v.rule,
-                  ar_decision_name(order[_i].want), order[_i].rule);
-    if (order[_i].code) {
-        ck_assert_msg(v.reply && strcmp(v.reply->code, order[_i].code) == 0,
-                      "%s: got code %s, want %s", order[_i].label,
-                      v.reply ? v.reply->code : "none", order[_i].code);
-    } else {
-        ck_assert_ptr_null(v.reply);
-    }
+    check_row(p, &order[_i], false);
+    ar_policy_unref(p);
+}
+END_TEST
+
+#define U_BUCHER "b\xc3\xbc\x63her.example"       /* bücher */
+#define U_BUCHER_NFD "bu\xcc\x88\x63her.example"  /* u + U+0308 */
+#define U_BUCHER_UP "B\xc3\x9c\x43HER.Example"    /* BÜCHER */
+#define U_CAFE "caf\xc3\xa9.example"              /* café */
+#define U_MUNCHEN "m\xc3\xbcnchen.example"        /* münchen */
+#define U_STRASSE "stra\xc3\x9f\x65.example"      /* straße */
+#define U_REI "\xe4\xbe\x8b\xe3\x81\x88.test"     /* 例え */
+#define U_EXAMPLE "\xc3\xa9xample.test"           /* éxample */
+#define U_JORD "j\xc3\xb6r\xc3\xb0.example"       /* jörð */
+#define U_GRUSSE "gr\xc3\xbc\xc3\x9f\x65.example" /* grüße */
+#define U_NANDU "\xc3\xb1\x61nd\xc3\xba.example"  /* ñandú */
+#define U_MX "b\xc3\xbc\x63her-mx.example"        /* bücher-mx */
+
+/* t/data/idn.conf: each list written in one form, asked in the other;
+ * mixed case and NFD too. Client 192.0.2.99 unless said. */
+static const struct row idn[] = {
+    /* local_domains: A-label entries, U-label recipients */
+    {"A-label entry, U-label rcpt", "192.0.2.99", 0, 0, 0, 0,
+     "<u@" U_BUCHER ">", 0, 0, AR_ACCEPT, "local", 0},
+    {"A-label entry, upper-case U-label", "192.0.2.99", 0, 0, 0, 0,
+     "<u@" U_BUCHER_UP ">", 0, 0, AR_ACCEPT, "local", 0},
+    {"A-label entry, NFD U-label", "192.0.2.99", 0, 0, 0, 0,
+     "<u@" U_BUCHER_NFD ">", 0, 0, AR_ACCEPT, "local", 0},
+    {"A-label entry, upper-case A-label", "192.0.2.99", 0, 0, 0, 0,
+     "<u@XN--BCHER-KVA.EXAMPLE>", 0, 0, AR_ACCEPT, "local", 0},
+    {"A-label entry, not its subdomain", "192.0.2.99", 0, 0, 0, 0,
+     "<u@www." U_BUCHER ">", 0, 0, AR_REJECT, "default", "554"},
+    {"A-label suffix entry, U-label rcpt", "192.0.2.99", 0, 0, 0, 0,
+     "<u@mail." U_CAFE ">", 0, 0, AR_ACCEPT, "local", 0},
+    {"A-label suffix entry, NFD rcpt", "192.0.2.99", 0, 0, 0, 0,
+     "<u@a.cafe\xcc\x81.example>", 0, 0, AR_ACCEPT, "local", 0},
+    {"A-label suffix entry, not the domain", "192.0.2.99", 0, 0, 0, 0,
+     "<u@" U_CAFE ">", 0, 0, AR_REJECT, "default", "554"},
+    /* U-label entries, A-label recipients */
+    {"U-label entry, A-label rcpt", "192.0.2.99", 0, 0, 0, 0,
+     "<u@xn--strae-oqa.example>", 0, 0, AR_ACCEPT, "local", 0},
+    {"U-label entry, U-label rcpt", "192.0.2.99", 0, 0, 0, 0,
+     "<u@" U_STRASSE ">", 0, 0, AR_ACCEPT, "local", 0},
+    {"non-transitional: ss is another domain", "192.0.2.99", 0, 0, 0, 0,
+     "<u@strasse.example>", 0, 0, AR_REJECT, "default", "554"},
+    {"U-label suffix entry, A-label rcpt", "192.0.2.99", 0, 0, 0, 0,
+     "<u@mx.xn--r8jz45g.test>", 0, 0, AR_ACCEPT, "local", 0},
+    {"U-label suffix entry, U-label rcpt", "192.0.2.99", 0, 0, 0, 0,
+     "<u@mx." U_REI ">", 0, 0, AR_ACCEPT, "local", 0},
+    /* local_domains_files */
+    {"file U-label entry, A-label rcpt", "192.0.2.99", 0, 0, 0, 0,
+     "<u@xn--mnchen-3ya.example>", 0, 0, AR_ACCEPT, "local", 0},
+    {"file U-label entry, U-label rcpt", "192.0.2.99", 0, 0, 0, 0,
+     "<u@M\xc3\x9c\x4e\x43HEN.example>", 0, 0, AR_ACCEPT, "local", 0},
+    {"file A-label suffix entry, U-label rcpt", "192.0.2.99", 0, 0, 0, 0,
+     "<u@a." U_EXAMPLE ">", 0, 0, AR_ACCEPT, "local", 0},
+    /* invalid IDNA in a recipient: unparseable, a relay attempt */
+    {"bad punycode rcpt", "192.0.2.99", 0, 0, 0, 0, "<u@xn--zz.example>", 0, 0,
+     AR_REJECT, "default", "554"},
+    {"disallowed code point rcpt", "192.0.2.99", 0, 0, 0, 0,
+     "<u@\xe2\x98\x83.xn--caf-dma.example>", 0, 0, AR_REJECT, "default", "554"},
+    {"leading combining mark rcpt", "192.0.2.99", 0, 0, 0, 0,
+     "<u@\xcc\x88.xn--caf-dma.example>", 0, 0, AR_REJECT, "default", "554"},
+    /* client_hostnames */
+    {"U-label hostnames entry, A-label name", "192.0.2.99",
+     "mx1.xn--bcher-mx-65a.example", 0, 0, 0, "<u@remote.test>", 0, 0,
+     AR_ACCEPT, "host-u", 0},
+    {"U-label hostnames entry, U-label name", "192.0.2.99", "mx1." U_MX, 0, 0,
+     0, "<u@remote.test>", 0, 0, AR_ACCEPT, "host-u", 0},
+    {"A-label hostnames entry, U-label name", "192.0.2.99", U_MUNCHEN, 0, 0, 0,
+     "<u@remote.test>", 0, 0, AR_ACCEPT, "host-a", 0},
+    {"invalid IDNA name matches nothing", "192.0.2.99", "XN--ZZ.example", 0, 0,
+     0, "<u@remote.test>", 0, 0, AR_REJECT, "default", "554"},
+    /* helo */
+    {"A-label helo entry, U-label HELO", "192.0.2.7", 0, "CAF\xc3\x89.example",
+     0, 0, "<u@remote.test>", 0, 0, AR_ACCEPT, "helo-a", 0},
+    {"U-label helo entry, A-label HELO", "192.0.2.7", 0,
+     "xn--and-6ma2c.example", 0, 0, "<u@remote.test>", 0, 0, AR_REJECT,
+     "helo-u", "554"},
+    {"U-label helo entry, NFD HELO", "192.0.2.7", 0,
+     "n\xcc\x83\x61ndu\xcc\x81.example", 0, 0, "<u@remote.test>", 0, 0,
+     AR_REJECT, "helo-u", "554"},
+    /* sender_domains and sender_is_local */
+    {"U-label sender entry, A-label sender", "198.51.100.1", 0, 0, 0,
+     "<s@xn--jr-xjaw.example>", "<u@remote.test>", 0, 0, AR_ACCEPT, "sender-u",
+     0},
+    {"U-label sender entry, U-label sender", "198.51.100.1", 0, 0, 0,
+     "<s@" U_JORD ">", "<u@remote.test>", 0, 0, AR_ACCEPT, "sender-u", 0},
+    {"A-label sender suffix, U-label sender", "198.51.100.1", 0, 0, 0,
+     "<s@eu." U_GRUSSE ">", "<u@remote.test>", 0, 0, AR_REJECT, "sender-a",
+     "554"},
+    {"invalid IDNA sender has no domain", "198.51.100.1", 0, 0, 0,
+     "<s@xn--zz.example>", "<u@remote.test>", 0, 0, AR_REJECT, "default",
+     "554"},
+    {"sender_is_local, U-label sender", "203.0.113.5", 0, 0, 0,
+     "<s@" U_BUCHER_UP ">", "<u@remote.test>", 0, 0, AR_ACCEPT, "sender-local",
+     0},
+    {"sender_is_local, A-label sender", "203.0.113.5", 0, 0, 0,
+     "<s@xn--mnchen-3ya.example>", "<u@remote.test>", 0, 0, AR_ACCEPT,
+     "sender-local", 0},
+    /* sender_login: patterns and the login itself, in either form */
+    {"sender_login @U-label, A-label sender", "10.1.1.1", 0, 0,
+     "alice@example.com", "<x@xn--bcher-kva.example>", "<u@remote.test>", 0, 0,
+     AR_ACCEPT, "trusted-network", 0},
+    {"sender_login @U-label, NFD sender", "10.1.1.1", 0, 0, "alice@example.com",
+     "<x@" U_BUCHER_NFD ">", "<u@remote.test>", 0, 0, AR_ACCEPT,
+     "trusted-network", 0},
+    {"sender_login A-label sender, U-label sender", "10.1.1.1", 0, 0,
+     "alice@example.com", "<info@" U_MUNCHEN ">", "<u@remote.test>", 0, 0,
+     AR_ACCEPT, "trusted-network", 0},
+    {"sender_login: other domain refused", "10.1.1.1", 0, 0,
+     "alice@example.com", "<info@" U_CAFE ">", "<u@remote.test>", 0, 0,
+     AR_REJECT, "sender-login", "553"},
+    {"login U-label itself, A-label sender", "10.1.1.1", 0, 0,
+     "j\xc3\xb6rg@" U_BUCHER, "<j\xc3\xb6rg@xn--bcher-kva.example>",
+     "<u@remote.test>", 0, 0, AR_ACCEPT, "trusted-network", 0},
+    {"login A-label itself, U-label sender", "10.1.1.1", 0, 0,
+     "j\xc3\xb6rg@xn--bcher-kva.example", "<j\xc3\xb6rg@" U_BUCHER_UP ">",
+     "<u@remote.test>", 0, 0, AR_ACCEPT, "trusted-network", 0},
+};
+
+START_TEST(test_idn)
+{
+    struct ar_policy *p = load("idn.conf");
+    check_row(p, &idn[_i], true);
     ar_policy_unref(p);
 }
 END_TEST
@@ -252,7 +393,7 @@ worker(void *arg)
         size_t i = (size_t)n % (sizeof(order) / sizeof(order[0]));
         struct ar_request r;
         struct ar_verdict v;
-        order_request(i, &r);
+        row_request(&order[i], &r);
         ar_policy_eval(shared, &r, &v);
         if (v.decision != order[i].want || strcmp(v.rule, order[i].rule))
             return (void *)1;
@@ -479,6 +620,7 @@ suite(void)
     TCase *tc = tcase_create("decide");
     tcase_add_loop_test(tc, test_forms, 0, sizeof(forms) / sizeof(forms[0]));
     tcase_add_loop_test(tc, test_order, 0, sizeof(order) / sizeof(order[0]));
+    tcase_add_loop_test(tc, test_idn, 0, sizeof(idn) / sizeof(idn[0]));
     tcase_add_test(tc, test_reply_text);
     tcase_add_test(tc, test_threads);
     tcase_add_loop_test(tc, test_sender_login, 0,

@@ -66,6 +66,36 @@ if [ "$(printf '%s\n' "$out" | head -1)" != "<u%x@example.com> reject rule=defau
     fails=$((fails + 1)); echo "FAIL query --explain:"; printf '%s\n' "$out"
 fi
 
+# internationalised domains: a U-label recipient against an A-label
+# entry (xn--bcher-kva.example) and an A-label one against a U-label entry
+# (straße.example); printed as given; invalid IDNA is a relay attempt
+check "query U-label and A-label recipients" 0 \
+"<jörg@bücher.example> accept rule=local
+<jörg@BÜCHER.Example> accept rule=local
+<u@xn--strae-oqa.example> accept rule=local
+<u@straße.example> accept rule=local
+<u@strasse.example> reject rule=default code=554 xcode=5.7.1 text=\"Relay access denied\"
+<u@xn--zz.example> reject rule=default code=554 xcode=5.7.1 text=\"Relay access denied\"
+<u@☃.example> reject rule=default code=554 xcode=5.7.1 text=\"Relay access denied\"" \
+    "$TOOL" query -c "$DATA/idn.conf" --client-addr 192.0.2.99 \
+    --rcpt '<jörg@bücher.example>' --rcpt '<jörg@BÜCHER.Example>' \
+    --rcpt '<u@xn--strae-oqa.example>' --rcpt '<u@straße.example>' \
+    --rcpt '<u@strasse.example>' --rcpt '<u@xn--zz.example>' --rcpt '<u@☃.example>'
+out=$("$TOOL" query -c "$DATA/idn.conf" --client-addr 192.0.2.99 --explain \
+    --rcpt '<jörg@bücher.example>' --rcpt '<u@xn--zz.example>')
+for w in '    recipient: local part "jörg", domain xn--bcher-kva.example, no routing' \
+         '    local_domains: xn--bcher-kva.example matches entry xn--bcher-kva.example' \
+         '    recipient: unparseable (not valid IDNA: bad A-label (xn--)): relay attempt'; do
+    runs=$((runs + 1))
+    grep -qxF -- "$w" <<<"$out" || { fails=$((fails + 1)); echo "FAIL query --explain IDN lacks: $w"; printf '%s\n' "$out"; }
+done
+check "lint IDN policy" 0 \
+    "$DATA/idn.conf: OK: version 1, 6 local domains, 1 trusted network, 7 exceptions, mode enforce, 0 warnings" \
+    "$TOOL" lint -c "$DATA/idn.conf"
+check_err "lint invalid IDNA in a list file" 1 \
+    "idna-domains.list:3: bad domain \"xn--zz.example\": not valid IDNA: bad A-label (xn--)" \
+    "$TOOL" lint -c "$DATA/bad/idna_file.conf"
+
 check_err "query without --rcpt" 2 "needs at least one --rcpt" "$TOOL" query -c "$POL"
 check_err "query bad address" 2 "--client-addr 300.1.1.1" \
     "$TOOL" query -c "$POL" --client-addr 300.1.1.1 --rcpt '<a@b.test>'
@@ -117,6 +147,46 @@ for w in "warn.conf:4: warning: trusted_networks: 10.1.0.0/16 overlaps 10.0.0.0/
     runs=$((runs + 1))
     grep -qF -- "$w" "$TMP/err" "$TMP/out" || { fails=$((fails + 1)); echo "FAIL lint warning missing: $w"; cat "$TMP/err"; }
 done
+
+# networks that hold every address, or, written as IPv6, every IPv4 client
+# (held as ::ffff:a.b.c.d): stderr exactly, with the entry's file and line
+errs() { "$@" 2>&1 >/dev/null; }
+cat > "$TMP/wide-trusted.conf" <<'EOW'
+version = 1;
+relay = {
+  local_domains = [ "example.com" ];
+  trusted_networks = [ "0.0.0.0/0",
+                       "::/0" ];
+  trusted_networks_files = [ "wide.list" ];
+};
+EOW
+printf '# trusted\n2001:db8::/32\n::ffff:0:0/96\n::/64\n' >"$TMP/wide.list"
+check "lint: trusted networks that hold every client" 0 \
+"$TMP/wide.list:4: warning: trusted_networks: ::/64 overlaps ::/0 ($TMP/wide-trusted.conf:5)
+$TMP/wide-trusted.conf:4: warning: trusted_networks: 0.0.0.0/0 overlaps ::/0 ($TMP/wide-trusted.conf:5)
+$TMP/wide.list:3: warning: trusted_networks: ::ffff:0.0.0.0/96 overlaps ::/0 ($TMP/wide-trusted.conf:5)
+$TMP/wide.list:2: warning: trusted_networks: 2001:db8::/32 overlaps ::/0 ($TMP/wide-trusted.conf:5)
+$TMP/wide-trusted.conf:5: warning: trusted_networks: ::/0 covers every address, IPv4 clients too (::ffff:0:0/96): it trusts all of them, an open relay
+$TMP/wide.list:4: warning: trusted_networks: ::/64 covers ::ffff:0:0/96, every IPv4 client: it trusts all of them, an open relay
+$TMP/wide-trusted.conf:4: warning: trusted_networks: 0.0.0.0/0 covers every IPv4 address: it trusts all of them, an open relay
+$TMP/wide.list:3: warning: trusted_networks: ::ffff:0.0.0.0/96 covers ::ffff:0:0/96, every IPv4 client: it trusts all of them, an open relay" \
+    errs "$TOOL" lint -c "$TMP/wide-trusted.conf"
+cat > "$TMP/wide-permit.conf" <<'EOW'
+version = 1;
+relay = { local_domains = [ "example.com" ]; trusted_networks = [ "127.0.0.1" ]; };
+exceptions = (
+  { name = "v6-wide"; match = { client_networks = [ "::/80" ]; }; action = "permit"; },
+  { name = "v6-narrow"; match = { client_networks = [ "2001:db8::/32", "::ffff:192.0.2.0/120" ]; };
+    action = "permit"; },
+  { name = "v6-reject"; match = { client_networks = [ "::/0" ]; }; action = "reject"; },
+  { name = "everyone"; match = { client_networks = [ "::/0" ]; }; action = "permit"; }
+);
+EOW
+check "lint: a permit that holds every IPv4 client" 0 \
+"$TMP/wide-permit.conf:4: warning: exception v6-wide client_networks: ::/80 covers ::ffff:0:0/96, every IPv4 client: it permits relay from all of them, an open relay
+$TMP/wide-permit.conf:8: warning: exception everyone permits relay from every address: an open relay
+$TMP/wide-permit.conf:8: warning: exception everyone can never match: exception v6-reject (line 7) always matches first" \
+    errs "$TOOL" lint -c "$TMP/wide-permit.conf"
 
 # --- sender-login, dry runs, stale exceptions ----------------------------
 SL=$DATA/senderlogin.conf

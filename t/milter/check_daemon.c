@@ -501,15 +501,15 @@ START_TEST(test_transaction_state)
 END_TEST
 
 /* relay.remote_mailers: a local domain that the MTA would deliver with
- * one of them ({rcpt_mailer} at RCPT) is relay; the daemon looks the
- * macro up only when the policy names a mailer. */
+ * one of them ({rcpt_mailer} at RCPT, any case) is relay; the daemon
+ * looks the macro up only when the policy names a mailer. */
 START_TEST(test_remote_mailers)
 {
     stop_daemon();
     char buf[4096];
-    /* the test policy, relay with remote_mailers = [ "smtp" ] */
+    /* the test policy, relay with remote_mailers = [ "smtp", "RELAY" ] */
     snprintf(buf, sizeof(buf), policy_fmt, "enforce",
-             " ];\n  remote_mailers = [ \"smtp\"");
+             " ];\n  remote_mailers = [ \"smtp\", \"RELAY\"");
     write_file(policy, buf);
     start_daemon();
     struct mc m;
@@ -521,7 +521,42 @@ START_TEST(test_remote_mailers)
     ck_assert_int_eq(mc_rcpt(&m, "<user@example.com>", &r), 0);
     ck_assert_msg(r.cmd == 'y' && strcmp(r.text, RELAY_TEXT) == 0,
                   "got '%c' %s", r.cmd, r.text);
+    /* Sendmail's mailer names are lower case: "RELAY" in the policy is
+     * its "relay" */
+    mc_macros(&m, 'R', "{rcpt_mailer}", "relay", NULL);
+    ck_assert_int_eq(mc_rcpt(&m, "<user@example.com>", &r), 0);
+    ck_assert_msg(r.cmd == 'y' && strcmp(r.text, RELAY_TEXT) == 0,
+                  "relay: got '%c' %s", r.cmd, r.text);
     done(&m);
+}
+END_TEST
+
+/* An internationalised local domain through the daemon: a U-label
+ * recipient is local against the A-label entry, and the reverse; invalid
+ * IDNA is a relay attempt; the log line has the recipient as the client
+ * sent it, not its A-label form (a non-ASCII octet shows as '?', like
+ * every logged octet outside printable ASCII). */
+START_TEST(test_idn)
+{
+    stop_daemon();
+    write_policy("enforce",
+                 ", \"xn--bcher-kva.example\", \"m\xc3\xbcnchen.example\"");
+    start_daemon();
+    struct mc m;
+    session(&m, &stranger);
+    mail(&m, "<someone@remote.test>", NULL);
+    rcpt(&m,
+         "<u@B\xc3\x9c"
+         "CHER.example>",
+         "c");
+    rcpt(&m, "<u@xn--mnchen-3ya.example>", "c");
+    rcpt(&m, "<u@xn--zz.example>", RELAY_TEXT);
+    done(&m);
+    assert_log("NOQUEUE: rcpt=<u@B??CHER.example> decision=accept rule=local");
+    assert_log("NOQUEUE: rcpt=<u@xn--mnchen-3ya.example> decision=accept "
+               "rule=local");
+    assert_log("NOQUEUE: rcpt=<u@xn--zz.example> decision=reject "
+               "rule=default");
 }
 END_TEST
 
@@ -2067,6 +2102,7 @@ suite(void)
     tcase_add_test(tc, test_log_cleaned);
     tcase_add_test(tc, test_transaction_state);
     tcase_add_test(tc, test_remote_mailers);
+    tcase_add_test(tc, test_idn);
     tcase_add_test(tc, test_mixed_recipients);
     tcase_add_test(tc, test_authenticated);
     tcase_add_test(tc, test_empty_auth);

@@ -1,13 +1,15 @@
 #!/bin/bash
 # postfix.sh - authrelay-milter behind a real Postfix on 127.0.0.1, with
-# real SMTP AUTH (Cyrus SASL, sasldb) and the shipped policy. Clients
+# real SMTP AUTH (Cyrus SASL, sasldb) and the shipped policy (plus two
+# internationalised local domains, for SMTPUTF8 in step 8a). Clients
 # "from the Internet" are presented with XCLIENT (the shipped policy
 # trusts loopback, as a mail server's own host should be).
 # usage: postfix.sh AUTHRELAY_MILTER ETC_DIR     (exit 77: no Postfix here)
 set -u
 MILTER_BIN=$1 ETC=$2
 command -v postfix >/dev/null && command -v swaks >/dev/null &&
-    command -v saslpasswd2 >/dev/null || { echo "SKIP: postfix/swaks/sasl2-bin missing"; exit 77; }
+    command -v saslpasswd2 >/dev/null && command -v python3 >/dev/null ||
+    { echo "SKIP: postfix/swaks/sasl2-bin/python3 missing"; exit 77; }
 [ "$(id -u)" = 0 ] || { echo "SKIP: needs root for a private Postfix"; exit 77; }
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/ar_postfix_XXXXXX")
@@ -15,7 +17,7 @@ chmod 755 "$WORK"
 # shellcheck source=t/mta/lib.sh
 . "$(dirname "$0")/lib.sh"
 BASE=$((20000 + RANDOM % 20000))
-PORT=$BASE SINK=$((BASE + 1))
+PORT=$BASE SINK=$((BASE + 1)) UTF8SINK=$((BASE + 2))
 SOCK=unix:$WORK/run/milter.sock
 PF=$WORK/pf
 POLICY=$WORK/authrelay.conf
@@ -25,11 +27,25 @@ trap cleanup EXIT
 REJ='<** 554 5.7.1 Relay access denied: authenticate with SMTP AUTH to send to other domains'
 INET=(--xclient-addr 192.0.2.99 --xclient-name client.example.net)
 
-cp "$ETC/authrelay.conf" "$POLICY"
+# the shipped policy, with an internationalised local domain written as an
+# A-label and one written as a U-label (step 8a)
+sed 's/^\(  local_domains = \[\)/\1 "xn--bcher-kva.example", "münchen.example",/' \
+    "$ETC/authrelay.conf" >"$POLICY"
+grep -qF '"xn--bcher-kva.example", "münchen.example",' "$POLICY" ||
+    { echo "FAIL cannot add the IDN local domains to $POLICY"; exit 1; }
 t0=$(date +%s.%N)
 sink_start "$SINK" || { echo "FAIL smtp-sink does not start"; exit 1; }
+# smtp-sink does not offer SMTPUTF8: mail from utf8@remote.test goes to a
+# next hop that does (t/mta/smtputf8.py), each envelope in $WORK/utf8sink/
+mkdir -p "$WORK/utf8sink"
+python3 "$(dirname "$0")/smtputf8.py" sink "$UTF8SINK" "$WORK/utf8sink" \
+    >"$WORK/utf8sink.log" 2>&1 &
+record_pid $! smtputf8-sink
+wait_port "$UTF8SINK" || { echo "FAIL the SMTPUTF8 sink does not start"; exit 1; }
 milter_start "$MILTER_BIN" "$POLICY" "$SOCK" || exit 1
 pf_setup "$PF" "$PORT" "$SOCK" "$SINK"
+postconf -c "$PF/etc" -e "smtputf8_enable = yes" \
+    "sender_dependent_relayhost_maps = inline:{ utf8@remote.test=[127.0.0.1]:$UTF8SINK }"
 pf_user "$PF" alice example.com secret
 pf_start "$PF" "$PORT" || { cat "$WORK"/postfix-*.log; echo "FAIL postfix does not start"; exit 1; }
 
@@ -88,6 +104,41 @@ has "$REJ" && ok "aol-relays do not permit a foreign sender" || bad "aol-relays 
 send --from cron@mta.test --to ops@remote.test
 if has "250 2.0.0 Ok: queued" && grep -q "rcpt=<ops@remote.test> decision=accept rule=trusted-network" "$WORK/milter.log"; then
     ok "loopback client is a trusted network"; else bad "trusted loopback" "$T"; fi
+
+# 8a. SMTPUTF8 (RFC 6531) with smtputf8_enable=yes, from the Internet: a
+# U-label recipient (any case) of the local domain written as an A-label,
+# an A-label one of the local domain written as a U-label: accepted and
+# delivered; a U-label domain that is not local: the relay reply. The
+# milter logs the recipient as sent (a non-ASCII octet as '?'). swaks
+# cannot declare SMTPUTF8: smtputf8.py sends. (Before step 9: it reloads
+# the shipped policy, without these domains.)
+send_utf8() {
+    n=$((n + 1))
+    T=$WORK/t.$n
+    python3 "$(dirname "$0")/smtputf8.py" send "$PORT" "$@" >"$T" 2>&1
+}
+send_utf8 utf8@remote.test 'u@bücher.example' 'v@BÜCHER.Example' \
+    'w@xn--mnchen-3ya.example' 'x@bücher.test'
+if has "EHLO smtputf8" && has "RCPT <u@bücher.example> 250 2.1.5" &&
+    has "RCPT <v@BÜCHER.Example> 250 2.1.5" &&
+    has "RCPT <w@xn--mnchen-3ya.example> 250 2.1.5" &&
+    has "RCPT <x@bücher.test> 554 5.7.1 Relay access denied" &&
+    has "END 250 2.0.0 Ok: queued"; then
+    ok "SMTPUTF8: U-label and A-label recipients of IDN local domains accepted"
+else bad "SMTPUTF8 recipients" "$T"; fi
+if grep -qF "rcpt=<u@b??cher.example> decision=accept rule=local" "$WORK/milter.log" &&
+    grep -qF "rcpt=<w@xn--mnchen-3ya.example> decision=accept rule=local" "$WORK/milter.log" &&
+    grep -qF "rcpt=<x@b??cher.test> decision=reject rule=default" "$WORK/milter.log"; then
+    ok "SMTPUTF8: the milter logs the recipients as sent"
+else bad "SMTPUTF8 milter log lines" "$WORK/milter.log"; fi
+k=150
+until grep -qsE '^RCPT TO:<u@(bücher|xn--bcher-kva)\.example>' "$WORK"/utf8sink/*.env; do
+    k=$((k - 1))
+    [ $k -gt 0 ] || break
+    sleep 0.1
+done
+if [ $k -gt 0 ]; then ok "SMTPUTF8: the U-label recipient delivered"
+else bad "SMTPUTF8 delivery (Postfix log below)" "$PF/log/postfix.log"; fi
 
 # 9. reload while Postfix is in use; the new text carries a '%'
 sed 's/text = "Relay access denied: authenticate/text = "Relay access denied (100% sure): authenticate/' \

@@ -482,15 +482,20 @@ ar_log_syslog(int prio, const char *fmt, ...)
     va_end(ap);
 }
 
-/* s into dst as ar_log_clean() has it, at most room octets; how many */
+/* s into dst as ar_log_clean() has it, at most room octets; how many. A
+ * control octet, the space (which separates fields) and a non-ASCII
+ * octet are '?'. */
 static size_t
 clean_into(char *dst, size_t room, const char *s)
 {
     size_t n = 0;
     for (; n < room && s[n]; n++) {
         unsigned char c = (unsigned char)s[n];
-        dst[n] = (c < 0x20 || c >= 0x7f) ? '?' : (char)c;
+        dst[n] = (c <= 0x20 || c >= 0x7f) ? '?' : (char)c;
     }
+    if (s[n] && n >= sizeof(AR_LOG_CUT) - 1) /* cut: say so */
+        memcpy(dst + n - (sizeof(AR_LOG_CUT) - 1), AR_LOG_CUT,
+               sizeof(AR_LOG_CUT) - 1);
     return n;
 }
 
@@ -503,7 +508,8 @@ ar_log_parts(int prio, const struct ar_log_part *p, size_t n)
         char *dst = l->buf + l->len;
         size_t room = sizeof(l->buf) - 1 - l->len, k;
         if (p[i].len == AR_LOG_CLEAN) {
-            k = clean_into(dst, room, s);
+            k = clean_into(
+                dst, room < AR_LOG_FIELD_MAX ? room : AR_LOG_FIELD_MAX, s);
         } else {
             k = p[i].len == AR_LOG_STR ? strnlen(s, room)
                                        : (p[i].len < room ? p[i].len : room);

@@ -419,6 +419,183 @@ START_TEST(test_log_cleaned)
 }
 END_TEST
 
+static void sl_reload(const char *mode);
+
+/* lines of the log that contain s but not t */
+static int
+log_count_without(const char *s, const char *t)
+{
+    FILE *f = fopen(logfile, "r");
+    char line[4096];
+    int n = 0;
+    while (f && fgets(line, sizeof(line), f))
+        n += strstr(line, s) != NULL && strstr(line, t) == NULL;
+    if (f)
+        fclose(f);
+    return n;
+}
+
+/* What the MTA or a client chooses, in each field where it reaches the
+ * log: a queue id, recipient, sender, client name, login or MTA version
+ * made of a forged log line, with CR, LF, ESC, DEL and spaces. Each is
+ * logged on its own line with those octets as '?': it can neither start
+ * a line nor add a field (a space would let " decision=accept" into a
+ * line). */
+#define FORGED "Q1\r\nFAKE: rcpt=<x@y> decision=accept rule=local\x1b[0m\x7f"
+#define FORGED_LOGGED "Q1??FAKE:?rcpt=<x@y>?decision=accept?rule=local?[0m?"
+#define STRANGER_REST                                                          \
+    " client=host.stranger.test[192.0.2.99] auth=- from=<a@remote.test>"
+
+/* F_QID_MAIL: the queue id of a sender-login refusal, read at MAIL (the
+ * last: it needs a policy with sender_login) */
+enum field { F_QID, F_RCPT, F_FROM, F_CLIENT, F_LOGIN, F_MTA, F_QID_MAIL };
+
+static const struct {
+    enum field field;
+    const char *want; /* the line, or a part of it */
+} escaped[] = {
+    {F_QID, FORGED_LOGGED ": rcpt=<b@remote.test> decision=reject "
+                          "rule=default" STRANGER_REST},
+    {F_RCPT, "NOQUEUE: rcpt=<" FORGED_LOGGED "@remote.test> decision="},
+    {F_FROM, "NOQUEUE: rcpt=<b@remote.test> decision=reject rule=default "
+             "client=host.stranger.test[192.0.2.99] auth=- from=<" FORGED_LOGGED
+             "@remote.test>"},
+    {F_CLIENT, "NOQUEUE: rcpt=<b@remote.test> decision=reject rule=default "
+               "client=" FORGED_LOGGED "[192.0.2.99] auth=- "
+               "from=<a@remote.test>"},
+    {F_LOGIN, "NOQUEUE: rcpt=<b@remote.test> decision=accept "
+              "rule=authenticated client=host.stranger.test[192.0.2.99] "
+              "auth=" FORGED_LOGGED " from=<a@remote.test>"},
+    {F_MTA,
+     "no {client_resolve} macro at connect (MTA version " FORGED_LOGGED "): "},
+    {F_QID_MAIL, FORGED_LOGGED ": from=<bob@example.com> decision=reject "
+                               "rule=sender-login "
+                               "client=host.stranger.test[192.0.2.99] "
+                               "auth=alice@example.com\n"},
+};
+
+START_TEST(test_log_escaped)
+{
+    for (size_t i = 0; i < sizeof(escaped) / sizeof(escaped[0]); i++) {
+        enum field f = escaped[i].field;
+        struct client c = stranger;
+        struct mc m;
+        struct mc_reply r;
+        if (f == F_CLIENT)
+            c.name = FORGED;
+        if (f == F_MTA)
+            c.resolve = NULL, c.mta_version = FORGED;
+        if (f == F_QID_MAIL)
+            sl_reload("enforce");
+        session(&m, &c);
+        if (f == F_QID_MAIL) {
+            mc_macros(&m, 'M', "i", FORGED, "{auth_authen}",
+                      "alice@example.com", NULL);
+            ck_assert_int_eq(mc_mail(&m, "<bob@example.com>", &r), 0);
+            ck_assert_int_eq(r.cmd, 'y');
+            done(&m);
+            assert_log(escaped[i].want);
+            continue;
+        }
+        mail(&m, f == F_FROM ? "<" FORGED "@remote.test>" : "<a@remote.test>",
+             f == F_LOGIN ? FORGED : NULL);
+        if (f == F_QID)
+            mc_macros(&m, 'R', "i", FORGED, NULL);
+        else
+            mc_macros(&m, 'R', "{rcpt_mailer}", "esmtp", NULL);
+        int rc = mc_rcpt(
+            &m, f == F_RCPT ? "<" FORGED "@remote.test>" : "<b@remote.test>",
+            &r);
+        ck_assert_msg(rc == 0, "field %d: no reply to RCPT", (int)f);
+        done(&m);
+        assert_log(escaped[i].want);
+    }
+    /* no line begins with the forged part: "FAKE" only where escaped */
+    int forged = log_count_without("FAKE:", "Q1??FAKE:?rcpt=");
+    if (forged) {
+        dump_log();
+        ck_abort_msg("%d lines with the forged part unescaped", forged);
+    }
+}
+END_TEST
+
+/* A field of 10 kB -- queue id, recipient, sender, client name, login --
+ * or all of them at once: the decision line still carries every field,
+ * each cut to 256 octets with a visible "..." (AR_LOG_FIELD_MAX). */
+#define LONG_FIELD 10000
+
+struct long_case {
+    bool qid, rcpt, from, client, login;
+};
+
+/* "<" FILL... "@remote.test>" (or FILL... alone) of LONG_FIELD octets */
+static char *
+long_value(char fill, bool address)
+{
+    char *v = malloc(LONG_FIELD + 1);
+    memset(v, fill, LONG_FIELD);
+    v[LONG_FIELD] = '\0';
+    if (address) {
+        v[0] = '<';
+        strcpy(v + LONG_FIELD - strlen("@remote.test>"), "@remote.test>");
+    }
+    return v;
+}
+
+/* the first 253 octets of v and "..." */
+static const char *
+cut(const char *v, char *buf)
+{
+    snprintf(buf, 257, "%.253s...", v);
+    return buf;
+}
+
+START_TEST(test_log_long_fields)
+{
+    static const struct long_case cases[] = {
+        {.qid = true},
+        {.rcpt = true},
+        {.from = true},
+        {.client = true},
+        {.login = true},
+        {.qid = true,
+         .rcpt = true,
+         .from = true,
+         .client = true,
+         .login = true},
+    };
+    char *qid = long_value('Q', false), *to = long_value('r', true),
+         *from = long_value('f', true), *name = long_value('c', false),
+         *login = long_value('l', false);
+    char cq[257], ct[257], cf[257], cn[257], cl[257], want[2048];
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const struct long_case *k = &cases[i];
+        struct client c = stranger;
+        struct mc m;
+        struct mc_reply r;
+        if (k->client)
+            c.name = name;
+        session(&m, &c);
+        mail(&m, k->from ? from : "<a@remote.test>", k->login ? login : NULL);
+        mc_macros(&m, 'R', "i", k->qid ? qid : "", NULL);
+        ck_assert_int_eq(mc_rcpt(&m, k->rcpt ? to : "<b@remote.test>", &r), 0);
+        ck_assert_int_eq(r.cmd, k->login ? 'c' : 'y');
+        done(&m);
+        snprintf(want, sizeof(want),
+                 "%s: rcpt=%s decision=%s client=%s[192.0.2.99] auth=%s "
+                 "from=%s\n",
+                 k->qid ? cut(qid, cq) : "NOQUEUE",
+                 k->rcpt ? cut(to, ct) : "<b@remote.test>",
+                 k->login ? "accept rule=authenticated" : "reject rule=default",
+                 k->client ? cut(name, cn) : "host.stranger.test",
+                 k->login ? cut(login, cl) : "-",
+                 k->from ? cut(from, cf) : "<a@remote.test>");
+        assert_log(want);
+    }
+    free(qid), free(to), free(from), free(name), free(login);
+}
+END_TEST
+
 /* The login is read once a transaction, the queue id until the MTA has
  * one; both are kept for its other recipients; what one transaction
  * learnt ends with it (a login kept past it would open the relay);
@@ -1866,6 +2043,8 @@ suite(void)
     tcase_add_test(tc, test_negotiation);
     tcase_add_test(tc, test_local_and_relay);
     tcase_add_test(tc, test_log_cleaned);
+    tcase_add_test(tc, test_log_escaped);
+    tcase_add_test(tc, test_log_long_fields);
     tcase_add_test(tc, test_transaction_state);
     tcase_add_test(tc, test_remote_mailers);
     tcase_add_test(tc, test_mixed_recipients);

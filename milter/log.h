@@ -12,6 +12,9 @@
  * daemon the writer sends them over a stream of our own to it (one write
  * for the batch); elsewhere, or while journald is away, as datagrams to
  * /dev/log from a socket of our own.
+ * No thread waits for syslog: a line it does not take in time is dropped
+ * and counted (ar_log_dropped); the count is logged once it takes lines
+ * again.
  * Thread-safe.
  */
 #ifndef AR_LOG_H
@@ -57,5 +60,8 @@ void ar_log_parts(int prio, const struct ar_log_part *p, size_t n);
  * octets as '?'; if longer than size - 1 octets, cut: its first size - 4
  * and AR_LOG_CUT (size at least 4). "" for NULL. */
 const char *ar_log_clean(const char *s, char *buf, size_t size);
+/* ar_log_dropped - lines dropped since the start because syslog did not
+ * take them in time */
+unsigned long long ar_log_dropped(void);
 
 #endif

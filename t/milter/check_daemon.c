@@ -1277,6 +1277,22 @@ START_TEST(test_sender_login)
 }
 END_TEST
 
+/* the metrics file at path as SIGUSR2 makes the daemon write it, into
+ * text */
+static void
+read_metrics_on_usr2(const char *path, char *text, size_t size)
+{
+    unlink(path);
+    kill(daemon_pid, SIGUSR2);
+    for (int i = 0; i < 300 && access(path, F_OK) != 0; i++)
+        usleep(10000);
+    FILE *f = fopen(path, "r");
+    ck_assert_msg(f != NULL, "no metrics file %s", path);
+    size_t n = fread(text, 1, size - 1, f);
+    text[n] = '\0';
+    fclose(f);
+}
+
 START_TEST(test_dry_run_and_metrics)
 {
     char path[200], text[8192];
@@ -1303,17 +1319,9 @@ START_TEST(test_dry_run_and_metrics)
     assert_log("rcpt=<b@remote.test> decision=would-permit rule=staged "
                "client=y.test[192.0.2.200]");
 
-    unlink(path);
-    kill(daemon_pid, SIGUSR2);
+    read_metrics_on_usr2(path, text, sizeof(text));
     assert_log("metrics: authrelay_decisions_total{decision=\"reject\","
                "rule=\"isp\"} 1");
-    for (int i = 0; i < 300 && access(path, F_OK) != 0; i++)
-        usleep(10000);
-    FILE *f = fopen(path, "r");
-    ck_assert_msg(f != NULL, "no metrics file %s", path);
-    size_t n = fread(text, 1, sizeof(text) - 1, f);
-    text[n] = '\0';
-    fclose(f);
     static const char *const want[] = {
         "# TYPE authrelay_decisions_total counter\n",
         "authrelay_decisions_total{decision=\"would-permit\","
@@ -1347,9 +1355,9 @@ START_TEST(test_dry_run_and_metrics)
     unlink(path);
     for (int i = 0; i < 400 && access(path, F_OK) != 0; i++)
         usleep(10000);
-    f = fopen(path, "r");
+    FILE *f = fopen(path, "r");
     ck_assert_msg(f != NULL, "metrics not rewritten within the interval");
-    n = fread(text, 1, sizeof(text) - 1, f);
+    size_t n = fread(text, 1, sizeof(text) - 1, f);
     text[n] = '\0';
     fclose(f);
     char want_ts[128];
@@ -1495,8 +1503,9 @@ END_TEST
 struct sink {
     int fd, lock;
     pthread_t t;
-    atomic_int stop;
-    char *text; /* every datagram received, one per line */
+    atomic_int stop, paused; /* paused: reads nothing (a stalled syslog) */
+    pthread_mutex_t mu;      /* of text while the sink runs */
+    char *text;              /* every datagram received, one per line */
     size_t len, cap;
 };
 
@@ -1522,10 +1531,16 @@ sink_main(void *arg)
     struct sink *k = arg;
     char buf[4096];
     while (!k->stop) {
+        if (k->paused) {
+            usleep(10000);
+            continue;
+        }
         ssize_t n = recv(k->fd, buf, sizeof(buf) - 1, 0);
         if (n <= 0)
             continue; /* SO_RCVTIMEO: look at stop again */
+        pthread_mutex_lock(&k->mu);
         append(&k->text, &k->len, &k->cap, buf, (size_t)n, true);
+        pthread_mutex_unlock(&k->mu);
     }
     return NULL;
 }
@@ -1591,6 +1606,7 @@ sink_open(struct sink *k)
     chmod(DEVLOG, 0666);
     struct timeval tv = {0, 100000};
     setsockopt(k->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    pthread_mutex_init(&k->mu, NULL);
     pthread_create(&k->t, NULL, sink_main, k);
     return true;
 }
@@ -1714,6 +1730,143 @@ START_TEST(test_syslog)
 }
 END_TEST
 
+/* While syslog reads nothing: 2,000 transactions of two recipients (one
+ * local, one relayed), 4,000 lines -- more than the daemon's queues and
+ * the socket hold. None may fail and no reply may wait for the log (old
+ * code: the sessions waited for syslog, and RCPT replies stopped). The
+ * relayed recipient gets relay_reply. */
+enum { STALLED_TXNS = 2000, STALLED_LINES = 2 * STALLED_TXNS };
+
+static void
+stalled_transactions(const char *relay_reply)
+{
+    bool slow = getenv("AR_VALGRIND") != NULL;
+#ifdef AR_SANITIZED
+    slow = true;
+#endif
+    struct timespec t0, t1;
+    struct mc m;
+    session(&m, &stranger);
+    m.timeout_ms = slow ? 10000 : 2000;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (int t = 0; t < STALLED_TXNS; t++) {
+        char to[64];
+        mail(&m, "<a@remote.test>", NULL);
+        snprintf(to, sizeof(to), "<u%d@example.com>", t);
+        rcpt(&m, to, "c");
+        snprintf(to, sizeof(to), "<r%d@remote.test>", t);
+        rcpt(&m, to, relay_reply);
+        mc_abort(&m);
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    done(&m);
+    double secs = (double)(t1.tv_sec - t0.tv_sec) +
+                  (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    fprintf(stderr, "syslog stalled: %d transactions in %.2f s\n", STALLED_TXNS,
+            secs);
+    ck_assert_msg(secs < (slow ? 120 : 10), "%d transactions took %.1f s",
+                  STALLED_TXNS, secs);
+}
+
+/* the sum of N over the lines "syslog did not keep up: N log lines
+ * dropped" in text (there may be several: one can be sent while syslog
+ * still drops others) */
+static unsigned long long
+said_dropped(const char *text)
+{
+    static const char said[] = "syslog did not keep up: ";
+    unsigned long long sum = 0, n;
+    for (const char *p = text; p && (p = strstr(p, said)) != NULL; p++)
+        if (sscanf(p + strlen(said), "%llu log lines dropped", &n) == 1)
+            sum += n;
+    return sum;
+}
+
+/* Waits (5 s at most) for the lines telling the dropped ones to add up:
+ * tally(ctx) gives the dropped lines the lines that arrived count
+ * (said_dropped) and the decision lines among them. Each decision line
+ * arrived or was counted (a few other lines may have been dropped too:
+ * the start's). The count. */
+static unsigned long long
+await_dropped(void (*tally)(void *ctx, unsigned long long *dropped, int *got),
+              void *ctx)
+{
+    unsigned long long dropped = 0;
+    int got = 0;
+    for (int i = 0; i < 500 && (dropped == 0 || got + dropped < STALLED_LINES);
+         i++) {
+        usleep(10000);
+        tally(ctx, &dropped, &got);
+    }
+    fprintf(stderr,
+            "syslog stalled: %d decision lines received, %llu dropped\n", got,
+            dropped);
+    ck_assert_msg(dropped > 0 && got + dropped >= STALLED_LINES &&
+                      got + dropped <= STALLED_LINES + 10,
+                  "%d received + %llu dropped, of %d", got, dropped,
+                  STALLED_LINES);
+    return dropped;
+}
+
+static void
+sink_tally(void *ctx, unsigned long long *dropped, int *got)
+{
+    struct sink *k = ctx;
+    pthread_mutex_lock(&k->mu);
+    *got = count_in(k->text, " decision=");
+    *dropped = said_dropped(k->text);
+    pthread_mutex_unlock(&k->mu);
+}
+
+/* Syslog stops reading (the daemon's socket to it still connected): the
+ * daemon answers at its usual pace all the same -- the lines that do not
+ * fit are dropped and counted, never the mail. Once syslog reads again, a
+ * line says how many were dropped, and the metrics file counts them. */
+START_TEST(test_syslog_stalled)
+{
+    struct sink k;
+    if (!sink_open(&k)) {
+        fprintf(stderr,
+                "test_syslog_stalled: a syslog daemon has %s: "
+                "skipped\n",
+                DEVLOG);
+        return;
+    }
+    char text[8192], path[200];
+    snprintf(path, sizeof(path), "%s/metrics.prom", dir);
+    snprintf(text, sizeof(text),
+             "version = 1;\nmilter = { metrics_file = \"%s\"; };\n"
+             "relay = { local_domains = [ \"example.com\" ]; };\n",
+             path);
+    write_file(policy, text);
+    k.paused = 1;
+    stop_daemon();
+    start_daemon(); /* connects to the sink, which reads nothing */
+
+    stalled_transactions("554 5.7.1 Relay access denied");
+
+    /* syslog reads again: the count of what it missed arrives */
+    k.paused = 0;
+    unsigned long long dropped = await_dropped(sink_tally, &k);
+
+    /* the metrics file says the same */
+    read_metrics_on_usr2(path, text, sizeof(text));
+    char want[128];
+    snprintf(want, sizeof(want), "\nauthrelay_log_lines_dropped_total %llu\n",
+             dropped);
+    ck_assert_msg(strstr(text, want) != NULL, "want %s in:\n%s", want + 1,
+                  text);
+
+    stop_daemon();
+    k.stop = 1;
+    pthread_join(k.t, NULL);
+    close(k.fd);
+    unlink(DEVLOG);
+    close(k.lock);
+    free(k.text);
+}
+END_TEST
+
 /* ---- the journal -----------------------------------------------------------
  * Where systemd-journald has /dev/log, the writer sends the lines over a
  * stream of its own to /run/systemd/journal/stdout. The test plays
@@ -1741,6 +1894,7 @@ struct journal {
     atomic_int stop, want_listening, listening;
     pthread_t t;
     pthread_mutex_t mu;
+    atomic_int paused; /* reads nothing (a stalled journald) */
     struct jstream streams[JSTREAMS];
     char *dgrams; /* one a line */
     size_t dlen, dcap;
@@ -1768,6 +1922,10 @@ journal_main(void *arg)
     struct journal *j = arg;
     char buf[8192];
     while (!j->stop) {
+        if (j->paused) {
+            usleep(10000);
+            continue;
+        }
         if (j->want_listening != j->listening) {
             journal_listen(j, j->want_listening);
             j->listening = j->want_listening;
@@ -1968,6 +2126,69 @@ START_TEST(test_journal)
 }
 END_TEST
 
+/* await_dropped's tally of a daemon's lines (ctx: a journal_of): over
+ * its streams, and as datagrams (the lines a session sent itself) */
+struct journal_of {
+    struct journal *j;
+    pid_t pid;
+};
+
+static void
+journal_tally(void *ctx, unsigned long long *dropped, int *got)
+{
+    struct journal *j = ((struct journal_of *)ctx)->j;
+    pid_t pid = ((struct journal_of *)ctx)->pid;
+    char who[64];
+    snprintf(who, sizeof(who), "authrelay[%ld]: ", (long)pid);
+    *dropped = 0;
+    *got = 0;
+    pthread_mutex_lock(&j->mu);
+    for (int k = 0; k < j->nstreams; k++)
+        if (j->streams[k].pid == pid) {
+            *got += count_in(j->streams[k].text, " decision=");
+            *dropped += said_dropped(j->streams[k].text);
+        }
+    for (const char *p = j->dgrams; p && *p;) {
+        size_t n = strcspn(p, "\n");
+        char *one = strndup(p, n);
+        if (strstr(one, who)) {
+            *got += count_in(one, " decision=");
+            *dropped += said_dropped(one);
+        }
+        free(one);
+        p += n + (p[n] != '\0');
+    }
+    pthread_mutex_unlock(&j->mu);
+}
+
+/* The same with journald stalled (its stream and /dev/log read nothing):
+ * the writer waits on the stream, the lines that do not fit are dropped,
+ * and the count arrives over the stream once journald reads again. */
+START_TEST(test_journal_stalled)
+{
+    struct journal j;
+    stop_daemon();
+    if (!journal_open(&j)) {
+        fprintf(stderr, "test_journal_stalled: a syslog daemon runs here: "
+                        "skipped\n");
+        return;
+    }
+    start_daemon_under_journal();
+    pid_t pid = daemon_pid;
+    ck_assert_int_eq(journal_count(&j, pid, "<6>authrelay-milter "), 1);
+    j.paused = 1;
+    stalled_transactions(RELAY_TEXT);
+    j.paused = 0;
+    /* once journald reads again, the count arrives (over the stream, or
+     * as a datagram if sent while the stream still took lines) */
+    struct journal_of of = {&j, pid};
+    await_dropped(journal_tally, &of);
+    stop_daemon();
+    unsetenv("JOURNAL_STREAM");
+    journal_close(&j);
+}
+END_TEST
+
 /* The policy made unreadable for the daemon's user: the reload fails
  * with the reason, the old policy stays in force; readable again, the
  * next reload takes it. (As root the daemon could read anything: this
@@ -2070,7 +2291,9 @@ suite(void)
     tcase_add_test(tc, test_out_of_memory);
     tcase_add_test(tc, test_hundred_reloads);
     tcase_add_test(tc, test_syslog);
+    tcase_add_test(tc, test_syslog_stalled);
     tcase_add_test(tc, test_journal);
+    tcase_add_test(tc, test_journal_stalled);
     tcase_add_test(tc, test_unreadable_policy);
     tcase_add_test(tc, test_stop_deadline);
     suite_add_tcase(s, tc);

@@ -42,11 +42,15 @@ queue_id_or_null(SMFICTX *ctx)
     return i && *i ? i : NULL;
 }
 
+/* the queue id as logged (ar_log_clean: anyone who can reach the socket
+ * chooses it), in buf */
+#define QID_BUF (AR_LOG_FIELD_MAX + 1)
+
 static const char *
-queue_id(SMFICTX *ctx)
+queue_id(SMFICTX *ctx, char buf[QID_BUF])
 {
     const char *i = queue_id_or_null(ctx);
-    return i ? i : "NOQUEUE";
+    return ar_log_clean(i ? i : "NOQUEUE", buf, QID_BUF);
 }
 
 /* smfi_setreply() treats '%' as a format character: double it. */
@@ -65,9 +69,11 @@ set_reply(SMFICTX *ctx, const char *code, const char *xcode, const char *text)
         text = buf;
     }
     if (smfi_setreply(ctx, (char *)code, (char *)xcode, (char *)text) !=
-        MI_SUCCESS)
-        ar_log(LOG_WARNING, "%s: smfi_setreply(%s %s) failed", queue_id(ctx),
-               code, xcode);
+        MI_SUCCESS) {
+        char qid[QID_BUF];
+        ar_log(LOG_WARNING, "%s: smfi_setreply(%s %s) failed",
+               queue_id(ctx, qid), code, xcode);
+    }
 }
 
 /* An internal error: follow milter.on_error, never relay unchecked. */
@@ -75,6 +81,7 @@ static sfsistat
 fail(SMFICTX *ctx, struct ar_conn *c, const char *why)
 {
     enum ar_on_error how = AR_ONERR_TEMPFAIL;
+    char qid[QID_BUF];
     struct ar_policy *p = c && c->policy ? ar_policy_ref(c->policy)
                                          : ar_snapshot_acquire(&ar_d.snap);
     if (p) {
@@ -84,11 +91,11 @@ fail(SMFICTX *ctx, struct ar_conn *c, const char *why)
     switch (how) {
     case AR_ONERR_ACCEPT:
         ar_log(LOG_ERR, "%s: internal error (%s): accepting (on_error)",
-               queue_id(ctx), why);
+               queue_id(ctx, qid), why);
         return SMFIS_CONTINUE;
     case AR_ONERR_REJECT:
         ar_log(LOG_ERR, "%s: internal error (%s): rejecting (on_error)",
-               queue_id(ctx), why);
+               queue_id(ctx, qid), why);
         set_reply(ctx, REPLY_REJECT_CODE, REPLY_REJECT_XCODE,
                   REPLY_REJECT_TEXT);
         return SMFIS_REJECT;
@@ -96,7 +103,7 @@ fail(SMFICTX *ctx, struct ar_conn *c, const char *why)
         break;
     }
     ar_log(LOG_ERR, "%s: internal error (%s): tempfail (on_error)",
-           queue_id(ctx), why);
+           queue_id(ctx, qid), why);
     set_reply(ctx, REPLY_TEMPFAIL_CODE, REPLY_TEMPFAIL_XCODE,
               REPLY_TEMPFAIL_TEXT);
     return SMFIS_TEMPFAIL;
@@ -142,7 +149,8 @@ decision_word(enum ar_decision d, bool only_reported)
                             : "would-tempfail";
 }
 
-/* one log line and one count per decision (SPEC §6); rcpt NULL: the
+/* one log line and one count per decision (the line of
+ * authrelay-milter(8), LOGGING); rcpt NULL: the
  * sender-login decision at MAIL FROM */
 static void
 log_decision(const char *qid, const struct ar_conn *c, const char *rcpt,
@@ -150,7 +158,7 @@ log_decision(const char *qid, const struct ar_conn *c, const char *rcpt,
 {
     if (rule == NULL) /* every refusal names its rule; never crash on one */
         rule = "-";
-    /* the SPEC's line; for the sender-login decision it starts with the
+    /* that line; for the sender-login decision it starts with the
      * sender and has no rcpt= */
     const struct ar_log_part line[] = {
         {qid, AR_LOG_STR},
@@ -197,7 +205,7 @@ read_rcpt_macros(SMFICTX *ctx, struct ar_conn *c)
 {
     const char *i;
     if (!c->qid_known && (i = queue_id_or_null(ctx)) != NULL) {
-        copy(c->qid, sizeof(c->qid), i); /* was "NOQUEUE" */
+        ar_log_clean(i, c->qid, sizeof(c->qid)); /* was "NOQUEUE" */
         c->qid_known = true;
     }
     if (c->rcpt_macros_read)
@@ -279,13 +287,14 @@ ar_cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *sa)
         c->name_verified = !bracketed_or_unknown(c->client_name);
     } else {
         c->name_verified = false;
+        char version[AR_LOG_FIELD_MAX + 1];
         if (first_time(&ar_d.warned_resolve))
             ar_log(LOG_WARNING,
                    "the MTA sent no {client_resolve} macro at connect (MTA "
                    "version %s): client_hostnames rules will not match. "
                    "Sendmail: add {client_resolve} to "
                    "confMILTER_MACROS_CONNECT",
-                   v ? v : "unknown");
+                   ar_log_clean(v ? v : "unknown", version, sizeof(version)));
     }
     return noreply(c, SMFIP_NR_CONN);
 }
@@ -332,8 +341,8 @@ ar_cb_envfrom(SMFICTX *ctx, char **argv)
         copy(c->mail_from, sizeof(c->mail_from), argv[0]);
     else if (argv[0])
         copy(c->mail_from, sizeof(c->mail_from), "<!over-long-sender>");
-    if (c->mail_from[0])
-        ar_log_clean(c->mail_from, c->from_log, sizeof(c->from_log));
+    if (c->mail_from[0]) /* as sent (cut to the field), not the marker */
+        ar_log_clean(argv[0], c->from_log, sizeof(c->from_log));
     const char *auth = macro(ctx, "{auth_authen}");
     if (auth && *auth == '\0')
         auth = NULL;
@@ -365,7 +374,8 @@ ar_cb_envfrom(SMFICTX *ctx, char **argv)
         return ok;
     bool report = ar_policy_sender_login_report(c->policy) ||
                   ar_policy_mode(c->policy) == AR_MODE_REPORT;
-    log_decision(queue_id(ctx), c, NULL, decision_word(v.decision, report),
+    char qid[QID_BUF];
+    log_decision(queue_id(ctx, qid), c, NULL, decision_word(v.decision, report),
                  v.rule, false);
     if (report)
         return ok;

@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 
+#include "log.h"
 #include "netset.h"
 #include "policy.h"
 
@@ -23,8 +24,8 @@ struct ar_conn {
     /* connection */
     struct ar_ip addr;
     char client_name[AR_NAME_MAX];
-    char client_addr_text[64];    /* "unknown" until connect says */
-    char client_log[AR_NAME_MAX]; /* the name as logged: printable */
+    char client_addr_text[64];             /* "unknown" until connect says */
+    char client_log[AR_LOG_FIELD_MAX + 1]; /* the name as logged */
     bool name_verified;
     bool have_helo;
     bool mail_macros_checked; /* the MAIL-macro check is made (once) */
@@ -32,17 +33,18 @@ struct ar_conn {
     /* transaction */
     struct ar_policy *policy; /* pinned at MAIL FROM; NULL outside one */
     char mail_from[AR_ARG_MAX];
-    char from_log[AR_ARG_MAX]; /* the sender as logged: printable, or <> */
-    const char *broken;        /* MAIL failed where we could not answer: why */
-    bool sender_refused;       /* sender-login refused it: refuse every RCPT */
+    char from_log[AR_LOG_FIELD_MAX + 1]; /* the sender as logged, or <> */
+    const char *broken;  /* MAIL failed where we could not answer: why */
+    bool sender_refused; /* sender-login refused it: refuse every RCPT */
     /* Read at MAIL or the first RCPT and kept for the transaction: neither
      * changes inside one (RFC 4954 allows no AUTH there). */
     bool rcpt_macros_read;
-    char login[AR_NAME_MAX];     /* {auth_authen}, cut; "": none */
-    char login_log[AR_NAME_MAX]; /* as logged: printable, or "-" */
-    /* the queue id ("i") once the MTA has one, kept; "NOQUEUE" before */
+    char login[AR_NAME_MAX];              /* {auth_authen}, cut; "": none */
+    char login_log[AR_LOG_FIELD_MAX + 1]; /* as logged, or "-" */
+    /* the queue id ("i") as logged once the MTA has one, kept; "NOQUEUE"
+     * before */
     bool qid_known;
-    char qid[64];
+    char qid[AR_LOG_FIELD_MAX + 1];
     char sl_code[4], sl_xcode[12], sl_text[AR_REPLY_TEXT_MAX + 1];
 };
 

@@ -3,6 +3,8 @@
 #include "log.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -43,9 +45,19 @@ reconnect(void)
             close(s);
             s = -1;
         }
-        int old = atomic_exchange(&fd, s);
-        if (old >= 0)
-            close(old);
+        /* The new socket takes the old one's number: another thread may
+         * be sending on that number now, and a number closed here could
+         * be reused at once by a session (a log line to an MTA). Where
+         * there is no /dev/log the old socket stays, failing its sends. */
+        int old = atomic_load(&fd);
+        if (s >= 0 && old >= 0) {
+            if (dup3(s, old, O_CLOEXEC) < 0)
+                old = -1; /* then the new one under its own number */
+            else
+                close(s);
+        }
+        if (s >= 0 && old < 0)
+            atomic_store(&fd, s);
     }
     pthread_mutex_unlock(&connect_lock);
 }
@@ -86,15 +98,46 @@ ar_log_open(int foreground)
     reconnect();
 }
 
-/* one line to /dev/log now; false if syslog did not take it */
+/* ---- lines syslog did not take in time ----------------------------------
+ * No send waits for syslog: a line that finds its receive queue full is
+ * dropped and counted; the count is logged once syslog takes lines again
+ * and exported in the metrics (ar_log_dropped). */
+static atomic_ullong dropped;   /* since the start */
+static unsigned long long told; /* of them, how many a line has told */
+static pthread_mutex_t told_lock = PTHREAD_MUTEX_INITIALIZER;
+
+unsigned long long
+ar_log_dropped(void)
+{
+    return atomic_load(&dropped);
+}
+
+/* would a send have had to wait? (the receiver's queue or our buffer
+ * full) */
 static bool
+would_wait(int err)
+{
+    return err == EAGAIN || err == EWOULDBLOCK || err == ENOBUFS;
+}
+
+enum sent { SENT, FULL, GONE };
+
+/* one line to /dev/log now, never waiting: SENT; FULL when syslog does
+ * not keep up; GONE when there is no syslog (none connects) */
+static enum sent
 send_line(const char *line, size_t len)
 {
     int s = atomic_load(&fd);
-    if (s >= 0 && send(s, line, len, MSG_NOSIGNAL) >= 0)
-        return true;
+    if (s >= 0 && send(s, line, len, MSG_NOSIGNAL | MSG_DONTWAIT) >= 0)
+        return SENT;
+    if (s >= 0 && would_wait(errno))
+        return FULL;
     reconnect();
-    return (s = atomic_load(&fd)) >= 0 && send(s, line, len, MSG_NOSIGNAL) >= 0;
+    if ((s = atomic_load(&fd)) < 0)
+        return GONE;
+    if (send(s, line, len, MSG_NOSIGNAL | MSG_DONTWAIT) >= 0)
+        return SENT;
+    return would_wait(errno) ? FULL : GONE;
 }
 
 /* the message part of a line on stderr: "authrelay[pid]: message\n", in
@@ -125,26 +168,72 @@ write_stderr(const char *msg, size_t len)
 static int journal = -1;
 static time_t journal_tried; /* at most one attempt a second */
 
-/* the whole of iov[0..n) to s; false on an error (partial writes go on
- * where they stopped) */
+/* The writer waits for a receiver that does not keep up (its lines and
+ * the ones after them are queued meanwhile; a line that finds the queue
+ * full is dropped), but a stop waits STOP_GRACE_MS at most: what is left
+ * then is dropped. Only the writer thread waits. */
+#define STOP_GRACE_MS 1000
+#define WAIT_SLICE_MS 100 /* how often a wait looks for a stop */
+
+static atomic_bool writer_stop;
+static bool stop_seen; /* by a wait: since stop_seen_at */
+static struct timespec stop_seen_at;
+
+/* true when s can take data again; false once a stop has waited its
+ * grace */
 static bool
-send_all(int s, struct iovec *iov, size_t n)
+wait_writable(int s)
 {
-    while (n > 0) {
-        struct msghdr m = {.msg_iov = iov, .msg_iovlen = n};
-        ssize_t w = sendmsg(s, &m, MSG_NOSIGNAL);
-        if (w < 0 && errno == EINTR)
+    for (;;) {
+        int ms = WAIT_SLICE_MS;
+        if (atomic_load(&writer_stop)) {
+            struct timespec now;
+            clock_gettime(CLOCK_MONOTONIC, &now);
+            if (!stop_seen) {
+                stop_seen = true;
+                stop_seen_at = now;
+            }
+            long left = STOP_GRACE_MS -
+                        (now.tv_sec - stop_seen_at.tv_sec) * 1000 -
+                        (now.tv_nsec - stop_seen_at.tv_nsec) / 1000000;
+            if (left <= 0)
+                return false;
+            ms = left < ms ? (int)left : ms;
+        }
+        struct pollfd p = {.fd = s, .events = POLLOUT};
+        if (poll(&p, 1, ms) > 0)
+            return true; /* writable, or an error the send will tell */
+    }
+}
+
+/* the whole of iov[0..n) to s, partial writes going on where they
+ * stopped: SENT; GONE on an error; FULL when a stop gave up waiting for
+ * the receiver. *done: how many of the n went whole. */
+static enum sent
+send_all(int s, struct iovec *iov, size_t n, size_t *done)
+{
+    size_t k = 0;
+    enum sent r = SENT;
+    while (k < n) {
+        struct msghdr m = {.msg_iov = iov + k, .msg_iovlen = n - k};
+        ssize_t w = sendmsg(s, &m, MSG_NOSIGNAL | MSG_DONTWAIT);
+        int err = errno;
+        if (w < 0 && (err == EINTR || (would_wait(err) && wait_writable(s))))
             continue;
-        if (w < 0)
-            return false;
-        for (; n > 0 && (size_t)w >= iov->iov_len; iov++, n--)
-            w -= (ssize_t)iov->iov_len;
-        if (n > 0) {
-            iov->iov_base = (char *)iov->iov_base + w;
-            iov->iov_len -= (size_t)w;
+        if (w < 0) {
+            r = would_wait(err) ? FULL : GONE;
+            break;
+        }
+        for (; k < n && (size_t)w >= iov[k].iov_len; k++)
+            w -= (ssize_t)iov[k].iov_len;
+        if (k < n) {
+            iov[k].iov_base = (char *)iov[k].iov_base + w;
+            iov[k].iov_len -= (size_t)w;
         }
     }
-    return true;
+    if (done)
+        *done = k;
+    return r;
 }
 
 static bool
@@ -167,7 +256,8 @@ journal_stream(void)
     journal_tried = now;
     if (!devlog_is_journald())
         return -1;
-    int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    /* non-blocking: a journald that does not read stalls no send */
+    int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     struct sockaddr_un sun = {.sun_family = AF_UNIX};
     strcpy(sun.sun_path, JOURNAL_STREAM_PATH);
     /* identifier, unit (none), priority with facility, a severity prefix
@@ -175,8 +265,9 @@ journal_stream(void)
     _Static_assert((LOG_MAIL | LOG_INFO) == 22, "mail.info is 22");
     char head[] = IDENT "\n\n22\n1\n0\n0\n0\n";
     struct iovec iov = {head, sizeof(head) - 1};
-    if (s >= 0 && (connect(s, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
-                   shutdown(s, SHUT_RD) < 0 || !send_all(s, &iov, 1))) {
+    if (s >= 0 &&
+        (connect(s, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
+         shutdown(s, SHUT_RD) < 0 || send_all(s, &iov, 1, NULL) != SENT)) {
         close(s);
         s = -1;
     }
@@ -196,9 +287,12 @@ journal_close(void)
  * writer swaps queues and sends the lines of a few milliseconds at once:
  * one write to journald's stream, or sendmmsg() to /dev/log. Under load
  * that is one system call (and one wakeup of the syslog daemon) per
- * batch instead of per recipient. A line that finds
- * the queue full, or no writer running, is sent at once by its thread:
- * nothing is dropped and nobody waits for the writer. */
+ * batch instead of per recipient. A line that finds the queue full is
+ * sent at once by its thread if syslog takes it without waiting, else
+ * dropped (counted): nobody waits for the writer or for syslog. While
+ * syslog does not keep up, the writer waits with its batch (the front
+ * queue filling meanwhile); once syslog takes lines again, a line tells
+ * how many were dropped. */
 #define QUEUE_BYTES (128 * 1024)
 #define BATCH_WAIT_NS (5 * 1000 * 1000) /* how long a line may wait */
 #define MMSG_MAX 64
@@ -219,24 +313,29 @@ static struct queue queues[2];
 static struct queue *front = &queues[0];
 static pthread_mutex_t qlock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t qcond = PTHREAD_COND_INITIALIZER;
-static bool writer_running, writer_stop;
+static bool writer_running, writer_failed;
 static pthread_t writer;
+
+enum queued { QUEUED, QUEUE_FULL, NO_WRITER };
 
 /* queue a line whose message starts at head; stderr_if_lost: write it
  * there should syslog not take it */
-static bool
+static enum queued
 enqueue(const char *line, size_t len, size_t head, bool stderr_if_lost)
 {
-    bool queued = false, was_empty = false;
+    enum queued queued = NO_WRITER;
+    bool was_empty = false;
     pthread_mutex_lock(&qlock);
-    if (writer_running && front->used + REC_HEAD + len <= QUEUE_BYTES) {
+    if (writer_running && front->used + REC_HEAD + len > QUEUE_BYTES) {
+        queued = QUEUE_FULL;
+    } else if (writer_running) {
         char *r = front->buf + front->used;
         r[0] = (char)(len >> 8), r[1] = (char)(len & 0xff);
         r[2] = (char)(head | (stderr_if_lost ? REC_STDERR : 0));
         memcpy(r + REC_HEAD, line, len);
         front->used += REC_HEAD + len;
         was_empty = front->lines++ == 0;
-        queued = true;
+        queued = QUEUED;
     }
     pthread_mutex_unlock(&qlock);
     if (was_empty)
@@ -254,17 +353,31 @@ record(const unsigned char *r, size_t *head)
     return (size_t)r[0] << 8 | r[1];
 }
 
+/* the lines of q from off on (a stop gave up waiting for syslog):
+ * counted as dropped */
+static void
+drop_from(const struct queue *q, size_t off)
+{
+    unsigned long long n = 0;
+    for (; off < q->used; n++)
+        off += REC_HEAD + record((const unsigned char *)q->buf + off, NULL);
+    atomic_fetch_add(&dropped, n);
+}
+
 /* the lines of q from off on to the journal's stream, STREAM_LINES per
  * system call, each as "<severity>message\n"; where the lines that did
- * not go begin (q->used when all did) */
+ * not go begin (q->used when all did). *gave_up: a stop gave up waiting
+ * for journald (the lines from there on are not sent). */
 #define STREAM_LINES 256
 
 static size_t
-stream_queue(struct queue *q, size_t off)
+stream_queue(struct queue *q, size_t off, bool *gave_up)
 {
     static const char sev[8][4] = {"<0>", "<1>", "<2>", "<3>",
                                    "<4>", "<5>", "<6>", "<7>"};
     struct iovec iov[3 * STREAM_LINES];
+    size_t at[STREAM_LINES]; /* where each line's record starts */
+    *gave_up = false;
     while (off < q->used && journal_stream() >= 0) {
         size_t n = 0, end = off;
         for (; n < 3 * STREAM_LINES && end < q->used; n += 3) {
@@ -279,12 +392,20 @@ stream_queue(struct queue *q, size_t off)
             /* a newline would end the journal's entry early */
             for (char *nl; (nl = memchr(msg, '\n', msg_len)) != NULL;)
                 *nl = ' ';
+            at[n / 3] = end;
             iov[n] = (struct iovec){(void *)sev[LOG_PRI(pri)], 3};
             iov[n + 1] = (struct iovec){msg, msg_len};
             iov[n + 2] = (struct iovec){(void *)"\n", 1};
             end += REC_HEAD + len;
         }
-        if (!send_all(journal, iov, n)) {
+        size_t done;
+        enum sent r = send_all(journal, iov, n, &done);
+        if (r == FULL) { /* stopping: the line cut short counts too */
+            journal_close();
+            *gave_up = true;
+            return at[done / 3];
+        }
+        if (r == GONE) {
             /* journald went away: these lines go to /dev/log (some may
              * then be there twice, which beats losing any) */
             journal_close();
@@ -296,37 +417,58 @@ stream_queue(struct queue *q, size_t off)
 }
 
 /* send every line of q: through the journal's stream where there is one,
- * else (and what it did not take) to /dev/log, MMSG_MAX per system call */
-static void
+ * else (and what it did not take) to /dev/log, MMSG_MAX per system call;
+ * false when a stop gave up waiting for syslog (the rest dropped) */
+static bool
 send_queue(struct queue *q)
 {
     struct mmsghdr m[MMSG_MAX];
     struct iovec iov[MMSG_MAX];
-    const unsigned char *rec[MMSG_MAX];
-    size_t off = stream_queue(q, 0);
+    bool gave_up;
+    size_t off = stream_queue(q, 0, &gave_up);
+    if (gave_up) {
+        drop_from(q, off);
+        return false;
+    }
     while (off < q->used) {
         unsigned n = 0;
-        for (; n < MMSG_MAX && off < q->used; n++) {
-            const unsigned char *r = (const unsigned char *)q->buf + off;
+        for (size_t o = off; n < MMSG_MAX && o < q->used; n++) {
+            const unsigned char *r = (const unsigned char *)q->buf + o;
             size_t len = record(r, NULL);
-            rec[n] = r;
             iov[n] = (struct iovec){(void *)(r + REC_HEAD), len};
             m[n] = (struct mmsghdr){
                 .msg_hdr = {.msg_iov = &iov[n], .msg_iovlen = 1}};
-            off += REC_HEAD + len;
+            o += REC_HEAD + len;
         }
         int s = atomic_load(&fd);
-        int sent = s >= 0 ? sendmmsg(s, m, n, MSG_NOSIGNAL) : -1;
-        /* what syslog did not take goes line by line (with a reconnect),
-         * and to stderr where that was left to syslog */
-        for (unsigned i = sent < 0 ? 0 : (unsigned)sent; i < n; i++) {
-            size_t h, len = record(rec[i], &h);
-            const char *line = (const char *)rec[i] + REC_HEAD;
-            if (!send_line(line, len) && (rec[i][2] & REC_STDERR))
-                write_stderr(line + h, len - h);
+        int sent = s >= 0 ? sendmmsg(s, m, n, MSG_NOSIGNAL | MSG_DONTWAIT) : -1;
+        for (int i = 0; i < sent; i++)
+            off += REC_HEAD + iov[i].iov_len;
+        if (sent > 0)
+            continue;
+        /* the first line did not go: syslog does not keep up (wait for
+         * it), or is not there (reconnect, and stderr where that was left
+         * to syslog) */
+        const unsigned char *r = (const unsigned char *)q->buf + off;
+        size_t h, len = record(r, &h);
+        const char *line = (const char *)r + REC_HEAD;
+        enum sent how = s >= 0 && would_wait(errno) ? FULL : GONE;
+        if (how == GONE)
+            how = send_line(line, len);
+        if (how == FULL) {
+            if (wait_writable(atomic_load(&fd)))
+                continue;
+            drop_from(q, off);
+            return false;
         }
+        if (how == GONE && (r[2] & REC_STDERR))
+            write_stderr(line + h, len - h);
+        off += REC_HEAD + len;
     }
+    return true;
 }
+
+static bool tell_dropped(void);
 
 static void *
 writer_main(void *arg)
@@ -349,7 +491,10 @@ writer_main(void *arg)
         struct queue *q = front;
         front = q == &queues[0] ? &queues[1] : &queues[0];
         pthread_mutex_unlock(&qlock);
-        send_queue(q);
+        /* syslog took the batch: say what it missed before (queued
+         * for the next batch) */
+        if (send_queue(q))
+            tell_dropped();
         q->used = q->lines = 0;
         pthread_mutex_lock(&qlock);
     }
@@ -367,7 +512,9 @@ ar_log_start(void)
     pthread_attr_setstacksize(&attr, WRITER_STACK);
     pthread_mutex_lock(&qlock);
     writer_stop = false;
+    stop_seen = false;
     writer_running = pthread_create(&writer, &attr, writer_main, NULL) == 0;
+    writer_failed = !writer_running;
     bool ok = writer_running;
     pthread_mutex_unlock(&qlock);
     pthread_attr_destroy(&attr);
@@ -385,9 +532,12 @@ ar_log_close(void)
         pthread_cond_signal(&qcond);
         pthread_join(writer, NULL); /* it sends what is queued first */
     }
+    tell_dropped(); /* the last word, if syslog takes it */
+    pthread_mutex_lock(&connect_lock);
     int old = atomic_exchange(&fd, -1);
     if (old >= 0)
         close(old);
+    pthread_mutex_unlock(&connect_lock);
 }
 
 /* The line is built in a buffer of the calling thread: "<PRI>" and the
@@ -436,7 +586,9 @@ line_begin(int prio)
  * systemd, stderr and /dev/log end in the same journal: the line is
  * written there once, on stderr only if syslog does not take it (which
  * for a queued line the writer learns). */
-static void
+#define ALONE_WAIT_MS 100
+
+static bool
 line_end(struct line *l, bool with_stderr)
 {
     const char *msg = l->buf + l->head;
@@ -445,9 +597,43 @@ line_end(struct line *l, bool with_stderr)
     if (wanted && !stderr_is_journal)
         write_stderr(msg, msg_len);
     bool owed = wanted && stderr_is_journal;
-    if (!enqueue(l->buf, l->len, l->head, owed) && !send_line(l->buf, l->len) &&
-        owed)
+    enum queued queued = enqueue(l->buf, l->len, l->head, owed);
+    if (queued == QUEUED)
+        return true;
+    enum sent sent = send_line(l->buf, l->len);
+    /* No writer yet (start-up) or any more (the stop): this thread logs
+     * alone and may wait for syslog a little -- unless the writer could
+     * not start, when sessions log this way and must not wait. */
+    if (sent == FULL && queued == NO_WRITER && !writer_failed) {
+        struct pollfd p = {.fd = atomic_load(&fd), .events = POLLOUT};
+        if (poll(&p, 1, ALONE_WAIT_MS) > 0)
+            sent = send_line(l->buf, l->len);
+    }
+    if (sent == FULL)
+        atomic_fetch_add(&dropped, 1);
+    else if (sent == GONE && owed)
         write_stderr(msg, msg_len);
+    return sent == SENT;
+}
+
+/* a line saying how many lines syslog has missed since the last such
+ * line (if any has been missed); false if that line went nowhere */
+static bool
+tell_dropped(void)
+{
+    bool ok = true;
+    pthread_mutex_lock(&told_lock);
+    unsigned long long n = atomic_load(&dropped) - told;
+    if (n > 0) {
+        struct line *l = line_begin(LOG_WARNING);
+        int k = snprintf(l->buf + l->len, sizeof(l->buf) - l->len,
+                         "syslog did not keep up: %llu log lines dropped", n);
+        l->len += k > 0 ? (size_t)k : 0;
+        if ((ok = line_end(l, true)))
+            told += n;
+    }
+    pthread_mutex_unlock(&told_lock);
+    return ok;
 }
 
 static void emit(int prio, bool with_stderr, const char *fmt, va_list ap)
@@ -482,15 +668,20 @@ ar_log_syslog(int prio, const char *fmt, ...)
     va_end(ap);
 }
 
-/* s into dst as ar_log_clean() has it, at most room octets; how many */
+/* s into dst as ar_log_clean() has it, at most room octets; how many. A
+ * control octet, the space (which separates fields) and a non-ASCII
+ * octet are '?'. */
 static size_t
 clean_into(char *dst, size_t room, const char *s)
 {
     size_t n = 0;
     for (; n < room && s[n]; n++) {
         unsigned char c = (unsigned char)s[n];
-        dst[n] = (c < 0x20 || c >= 0x7f) ? '?' : (char)c;
+        dst[n] = (c <= 0x20 || c >= 0x7f) ? '?' : (char)c;
     }
+    if (s[n] && n >= sizeof(AR_LOG_CUT) - 1) /* cut: say so */
+        memcpy(dst + n - (sizeof(AR_LOG_CUT) - 1), AR_LOG_CUT,
+               sizeof(AR_LOG_CUT) - 1);
     return n;
 }
 
@@ -503,7 +694,8 @@ ar_log_parts(int prio, const struct ar_log_part *p, size_t n)
         char *dst = l->buf + l->len;
         size_t room = sizeof(l->buf) - 1 - l->len, k;
         if (p[i].len == AR_LOG_CLEAN) {
-            k = clean_into(dst, room, s);
+            k = clean_into(
+                dst, room < AR_LOG_FIELD_MAX ? room : AR_LOG_FIELD_MAX, s);
         } else {
             k = p[i].len == AR_LOG_STR ? strnlen(s, room)
                                        : (p[i].len < room ? p[i].len : room);

@@ -1,8 +1,9 @@
 /*
  * log.h - the daemon's only way to log: syslog facility mail, ident
- * "authrelay", and stderr as well in the foreground (-f). Client-supplied
- * text is passed through ar_log_clean() first so that no control character
- * reaches a log file.
+ * "authrelay", and stderr as well in the foreground (-f). Client- and
+ * MTA-supplied text is passed through ar_log_clean() first, so that it
+ * neither ends a line nor splits a field, and is cut to
+ * AR_LOG_FIELD_MAX octets so that every field of a decision line fits.
  *
  * Lines are formatted in a buffer of the calling thread, then queued for
  * a writer thread that sends a few milliseconds' worth in one system
@@ -11,6 +12,9 @@
  * daemon the writer sends them over a stream of our own to it (one write
  * for the batch); elsewhere, or while journald is away, as datagrams to
  * /dev/log from a socket of our own.
+ * No thread waits for syslog: a line it does not take in time is dropped
+ * and counted (ar_log_dropped); the count is logged once it takes lines
+ * again.
  * Thread-safe.
  */
 #ifndef AR_LOG_H
@@ -35,7 +39,8 @@ void ar_log_syslog(int prio, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* A piece of a decision line: len octets at s; or with len AR_LOG_STR the
  * C string s; or with AR_LOG_CLEAN the C string s as ar_log_clean() has it
- * (client-supplied text). A NULL s is "". */
+ * with a buffer of AR_LOG_FIELD_MAX + 1 (client-supplied text). A NULL s
+ * is "". */
 struct ar_log_part {
     const char *s;
     size_t len;
@@ -47,8 +52,16 @@ struct ar_log_part {
  * line's room: no format to interpret (the decision line, one per
  * recipient) */
 void ar_log_parts(int prio, const struct ar_log_part *p, size_t n);
-/* ar_log_clean - s with control and non-ASCII octets as '?', at most
- * size - 1 octets; "" for NULL */
+/* The most octets of client- or MTA-supplied text in a field of a line;
+ * the marker that ends a field cut to it */
+#define AR_LOG_FIELD_MAX 256
+#define AR_LOG_CUT "..."
+/* ar_log_clean - s into buf with control octets, the space and non-ASCII
+ * octets as '?'; if longer than size - 1 octets, cut: its first size - 4
+ * and AR_LOG_CUT (size at least 4). "" for NULL. */
 const char *ar_log_clean(const char *s, char *buf, size_t size);
+/* ar_log_dropped - lines dropped since the start because syslog did not
+ * take them in time */
+unsigned long long ar_log_dropped(void);
 
 #endif

@@ -246,6 +246,12 @@ emit(FILE *f, bool help)
               "# TYPE authrelay_policy_load_seconds gauge\n",
               f);
     fprintf(f, "authrelay_policy_load_seconds %.6f\n", policy_load_seconds);
+    if (help)
+        fputs("# HELP authrelay_log_lines_dropped_total Log lines dropped "
+              "because syslog did not take them in time.\n"
+              "# TYPE authrelay_log_lines_dropped_total counter\n",
+              f);
+    fprintf(f, "authrelay_log_lines_dropped_total %llu\n", ar_log_dropped());
 }
 
 /* the mode a new file gets, 0666 less the umask, as fopen() had it */

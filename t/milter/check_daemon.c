@@ -444,6 +444,183 @@ START_TEST(test_log_cleaned)
 }
 END_TEST
 
+static void sl_reload(const char *mode);
+
+/* lines of the log that contain s but not t */
+static int
+log_count_without(const char *s, const char *t)
+{
+    FILE *f = fopen(logfile, "r");
+    char line[4096];
+    int n = 0;
+    while (f && fgets(line, sizeof(line), f))
+        n += strstr(line, s) != NULL && strstr(line, t) == NULL;
+    if (f)
+        fclose(f);
+    return n;
+}
+
+/* What the MTA or a client chooses, in each field where it reaches the
+ * log: a queue id, recipient, sender, client name, login or MTA version
+ * made of a forged log line, with CR, LF, ESC, DEL and spaces. Each is
+ * logged on its own line with those octets as '?': it can neither start
+ * a line nor add a field (a space would let " decision=accept" into a
+ * line). */
+#define FORGED "Q1\r\nFAKE: rcpt=<x@y> decision=accept rule=local\x1b[0m\x7f"
+#define FORGED_LOGGED "Q1??FAKE:?rcpt=<x@y>?decision=accept?rule=local?[0m?"
+#define STRANGER_REST                                                          \
+    " client=host.stranger.test[192.0.2.99] auth=- from=<a@remote.test>"
+
+/* F_QID_MAIL: the queue id of a sender-login refusal, read at MAIL (the
+ * last: it needs a policy with sender_login) */
+enum field { F_QID, F_RCPT, F_FROM, F_CLIENT, F_LOGIN, F_MTA, F_QID_MAIL };
+
+static const struct {
+    enum field field;
+    const char *want; /* the line, or a part of it */
+} escaped[] = {
+    {F_QID, FORGED_LOGGED ": rcpt=<b@remote.test> decision=reject "
+                          "rule=default" STRANGER_REST},
+    {F_RCPT, "NOQUEUE: rcpt=<" FORGED_LOGGED "@remote.test> decision="},
+    {F_FROM, "NOQUEUE: rcpt=<b@remote.test> decision=reject rule=default "
+             "client=host.stranger.test[192.0.2.99] auth=- from=<" FORGED_LOGGED
+             "@remote.test>"},
+    {F_CLIENT, "NOQUEUE: rcpt=<b@remote.test> decision=reject rule=default "
+               "client=" FORGED_LOGGED "[192.0.2.99] auth=- "
+               "from=<a@remote.test>"},
+    {F_LOGIN, "NOQUEUE: rcpt=<b@remote.test> decision=accept "
+              "rule=authenticated client=host.stranger.test[192.0.2.99] "
+              "auth=" FORGED_LOGGED " from=<a@remote.test>"},
+    {F_MTA,
+     "no {client_resolve} macro at connect (MTA version " FORGED_LOGGED "): "},
+    {F_QID_MAIL, FORGED_LOGGED ": from=<bob@example.com> decision=reject "
+                               "rule=sender-login "
+                               "client=host.stranger.test[192.0.2.99] "
+                               "auth=alice@example.com\n"},
+};
+
+START_TEST(test_log_escaped)
+{
+    for (size_t i = 0; i < sizeof(escaped) / sizeof(escaped[0]); i++) {
+        enum field f = escaped[i].field;
+        struct client c = stranger;
+        struct mc m;
+        struct mc_reply r;
+        if (f == F_CLIENT)
+            c.name = FORGED;
+        if (f == F_MTA)
+            c.resolve = NULL, c.mta_version = FORGED;
+        if (f == F_QID_MAIL)
+            sl_reload("enforce");
+        session(&m, &c);
+        if (f == F_QID_MAIL) {
+            mc_macros(&m, 'M', "i", FORGED, "{auth_authen}",
+                      "alice@example.com", NULL);
+            ck_assert_int_eq(mc_mail(&m, "<bob@example.com>", &r), 0);
+            ck_assert_int_eq(r.cmd, 'y');
+            done(&m);
+            assert_log(escaped[i].want);
+            continue;
+        }
+        mail(&m, f == F_FROM ? "<" FORGED "@remote.test>" : "<a@remote.test>",
+             f == F_LOGIN ? FORGED : NULL);
+        if (f == F_QID)
+            mc_macros(&m, 'R', "i", FORGED, NULL);
+        else
+            mc_macros(&m, 'R', "{rcpt_mailer}", "esmtp", NULL);
+        int rc = mc_rcpt(
+            &m, f == F_RCPT ? "<" FORGED "@remote.test>" : "<b@remote.test>",
+            &r);
+        ck_assert_msg(rc == 0, "field %d: no reply to RCPT", (int)f);
+        done(&m);
+        assert_log(escaped[i].want);
+    }
+    /* no line begins with the forged part: "FAKE" only where escaped */
+    int forged = log_count_without("FAKE:", "Q1??FAKE:?rcpt=");
+    if (forged) {
+        dump_log();
+        ck_abort_msg("%d lines with the forged part unescaped", forged);
+    }
+}
+END_TEST
+
+/* A field of 10 kB -- queue id, recipient, sender, client name, login --
+ * or all of them at once: the decision line still carries every field,
+ * each cut to 256 octets with a visible "..." (AR_LOG_FIELD_MAX). */
+#define LONG_FIELD 10000
+
+struct long_case {
+    bool qid, rcpt, from, client, login;
+};
+
+/* "<" FILL... "@remote.test>" (or FILL... alone) of LONG_FIELD octets */
+static char *
+long_value(char fill, bool address)
+{
+    char *v = malloc(LONG_FIELD + 1);
+    memset(v, fill, LONG_FIELD);
+    v[LONG_FIELD] = '\0';
+    if (address) {
+        v[0] = '<';
+        strcpy(v + LONG_FIELD - strlen("@remote.test>"), "@remote.test>");
+    }
+    return v;
+}
+
+/* the first 253 octets of v and "..." */
+static const char *
+cut(const char *v, char *buf)
+{
+    snprintf(buf, 257, "%.253s...", v);
+    return buf;
+}
+
+START_TEST(test_log_long_fields)
+{
+    static const struct long_case cases[] = {
+        {.qid = true},
+        {.rcpt = true},
+        {.from = true},
+        {.client = true},
+        {.login = true},
+        {.qid = true,
+         .rcpt = true,
+         .from = true,
+         .client = true,
+         .login = true},
+    };
+    char *qid = long_value('Q', false), *to = long_value('r', true),
+         *from = long_value('f', true), *name = long_value('c', false),
+         *login = long_value('l', false);
+    char cq[257], ct[257], cf[257], cn[257], cl[257], want[2048];
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const struct long_case *k = &cases[i];
+        struct client c = stranger;
+        struct mc m;
+        struct mc_reply r;
+        if (k->client)
+            c.name = name;
+        session(&m, &c);
+        mail(&m, k->from ? from : "<a@remote.test>", k->login ? login : NULL);
+        mc_macros(&m, 'R', "i", k->qid ? qid : "", NULL);
+        ck_assert_int_eq(mc_rcpt(&m, k->rcpt ? to : "<b@remote.test>", &r), 0);
+        ck_assert_int_eq(r.cmd, k->login ? 'c' : 'y');
+        done(&m);
+        snprintf(want, sizeof(want),
+                 "%s: rcpt=%s decision=%s client=%s[192.0.2.99] auth=%s "
+                 "from=%s\n",
+                 k->qid ? cut(qid, cq) : "NOQUEUE",
+                 k->rcpt ? cut(to, ct) : "<b@remote.test>",
+                 k->login ? "accept rule=authenticated" : "reject rule=default",
+                 k->client ? cut(name, cn) : "host.stranger.test",
+                 k->login ? cut(login, cl) : "-",
+                 k->from ? cut(from, cf) : "<a@remote.test>");
+        assert_log(want);
+    }
+    free(qid), free(to), free(from), free(name), free(login);
+}
+END_TEST
+
 /* The login is read once a transaction, the queue id until the MTA has
  * one; both are kept for its other recipients; what one transaction
  * learnt ends with it (a login kept past it would open the relay);
@@ -1160,6 +1337,22 @@ START_TEST(test_sender_login)
 }
 END_TEST
 
+/* the metrics file at path as SIGUSR2 makes the daemon write it, into
+ * text */
+static void
+read_metrics_on_usr2(const char *path, char *text, size_t size)
+{
+    unlink(path);
+    kill(daemon_pid, SIGUSR2);
+    for (int i = 0; i < 300 && access(path, F_OK) != 0; i++)
+        usleep(10000);
+    FILE *f = fopen(path, "r");
+    ck_assert_msg(f != NULL, "no metrics file %s", path);
+    size_t n = fread(text, 1, size - 1, f);
+    text[n] = '\0';
+    fclose(f);
+}
+
 START_TEST(test_dry_run_and_metrics)
 {
     char path[200], text[8192];
@@ -1186,17 +1379,9 @@ START_TEST(test_dry_run_and_metrics)
     assert_log("rcpt=<b@remote.test> decision=would-permit rule=staged "
                "client=y.test[192.0.2.200]");
 
-    unlink(path);
-    kill(daemon_pid, SIGUSR2);
+    read_metrics_on_usr2(path, text, sizeof(text));
     assert_log("metrics: authrelay_decisions_total{decision=\"reject\","
                "rule=\"isp\"} 1");
-    for (int i = 0; i < 300 && access(path, F_OK) != 0; i++)
-        usleep(10000);
-    FILE *f = fopen(path, "r");
-    ck_assert_msg(f != NULL, "no metrics file %s", path);
-    size_t n = fread(text, 1, sizeof(text) - 1, f);
-    text[n] = '\0';
-    fclose(f);
     static const char *const want[] = {
         "# TYPE authrelay_decisions_total counter\n",
         "authrelay_decisions_total{decision=\"would-permit\","
@@ -1230,9 +1415,9 @@ START_TEST(test_dry_run_and_metrics)
     unlink(path);
     for (int i = 0; i < 400 && access(path, F_OK) != 0; i++)
         usleep(10000);
-    f = fopen(path, "r");
+    FILE *f = fopen(path, "r");
     ck_assert_msg(f != NULL, "metrics not rewritten within the interval");
-    n = fread(text, 1, sizeof(text) - 1, f);
+    size_t n = fread(text, 1, sizeof(text) - 1, f);
     text[n] = '\0';
     fclose(f);
     char want_ts[128];
@@ -1378,8 +1563,9 @@ END_TEST
 struct sink {
     int fd, lock;
     pthread_t t;
-    atomic_int stop;
-    char *text; /* every datagram received, one per line */
+    atomic_int stop, paused; /* paused: reads nothing (a stalled syslog) */
+    pthread_mutex_t mu;      /* of text while the sink runs */
+    char *text;              /* every datagram received, one per line */
     size_t len, cap;
 };
 
@@ -1405,10 +1591,16 @@ sink_main(void *arg)
     struct sink *k = arg;
     char buf[4096];
     while (!k->stop) {
+        if (k->paused) {
+            usleep(10000);
+            continue;
+        }
         ssize_t n = recv(k->fd, buf, sizeof(buf) - 1, 0);
         if (n <= 0)
             continue; /* SO_RCVTIMEO: look at stop again */
+        pthread_mutex_lock(&k->mu);
         append(&k->text, &k->len, &k->cap, buf, (size_t)n, true);
+        pthread_mutex_unlock(&k->mu);
     }
     return NULL;
 }
@@ -1477,6 +1669,7 @@ sink_open(struct sink *k)
     chmod(DEVLOG, 0666);
     struct timeval tv = {0, 100000};
     setsockopt(k->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    pthread_mutex_init(&k->mu, NULL);
     pthread_create(&k->t, NULL, sink_main, k);
     return true;
 }
@@ -1600,6 +1793,192 @@ START_TEST(test_syslog)
 }
 END_TEST
 
+/* While syslog reads nothing: 2,000 transactions of two recipients (one
+ * local, one relayed), 4,000 lines -- more than the daemon's queues and
+ * the socket hold. None may fail and no reply may wait for the log (old
+ * code: the sessions waited for syslog, and RCPT replies stopped). The
+ * relayed recipient gets relay_reply. */
+enum { STALLED_TXNS = 2000, STALLED_LINES = 2 * STALLED_TXNS };
+
+/* under valgrind or a sanitizer: everything takes longer */
+static bool
+slow_run(void)
+{
+#ifdef AR_SANITIZED
+    return true;
+#else
+    return getenv("AR_VALGRIND") != NULL;
+#endif
+}
+
+static void
+stalled_transactions(const char *relay_reply)
+{
+    bool slow = slow_run();
+    struct timespec t0, t1;
+    struct mc m;
+    session(&m, &stranger);
+    m.timeout_ms = slow ? 10000 : 2000;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (int t = 0; t < STALLED_TXNS; t++) {
+        char to[64];
+        mail(&m, "<a@remote.test>", NULL);
+        snprintf(to, sizeof(to), "<u%d@example.com>", t);
+        rcpt(&m, to, "c");
+        snprintf(to, sizeof(to), "<r%d@remote.test>", t);
+        rcpt(&m, to, relay_reply);
+        mc_abort(&m);
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    done(&m);
+    double secs = (double)(t1.tv_sec - t0.tv_sec) +
+                  (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    fprintf(stderr, "syslog stalled: %d transactions in %.2f s\n", STALLED_TXNS,
+            secs);
+    ck_assert_msg(secs < (slow ? 120 : 10), "%d transactions took %.1f s",
+                  STALLED_TXNS, secs);
+}
+
+/* the sum of N over the lines "syslog did not keep up: N log lines
+ * dropped" in text (there may be several: one can be sent while syslog
+ * still drops others) */
+static unsigned long long
+said_dropped(const char *text)
+{
+    static const char said[] = "syslog did not keep up: ";
+    unsigned long long sum = 0, n;
+    for (const char *p = text; p && (p = strstr(p, said)) != NULL; p++)
+        if (sscanf(p + strlen(said), "%llu log lines dropped", &n) == 1)
+            sum += n;
+    return sum;
+}
+
+/* Waits (5 s at most) for the lines telling the dropped ones to add up:
+ * tally(ctx) gives the dropped lines the lines that arrived count
+ * (said_dropped) and the decision lines among them. Each decision line
+ * arrived or was counted (a few other lines may have been dropped too:
+ * the start's). The count. */
+static unsigned long long
+await_dropped(void (*tally)(void *ctx, unsigned long long *dropped, int *got),
+              void *ctx)
+{
+    unsigned long long dropped = 0;
+    int got = 0;
+    for (int i = 0; i < 500 && (dropped == 0 || got + dropped < STALLED_LINES);
+         i++) {
+        usleep(10000);
+        tally(ctx, &dropped, &got);
+    }
+    fprintf(stderr,
+            "syslog stalled: %d decision lines received, %llu dropped\n", got,
+            dropped);
+    ck_assert_msg(dropped > 0 && got + dropped >= STALLED_LINES &&
+                      got + dropped <= STALLED_LINES + 10,
+                  "%d received + %llu dropped, of %d", got, dropped,
+                  STALLED_LINES);
+    return dropped;
+}
+
+/* what the lines in text (one a line) of the daemon who names
+ * ("authrelay[PID]: ") tell: the dropped lines they count (said_dropped)
+ * and the decision lines among them, added to *dropped and *got. Other
+ * daemons on the machine may find the stand-ins too. */
+static void
+tally_lines(const char *text, const char *who, unsigned long long *dropped,
+            int *got)
+{
+    for (const char *p = text; p && *p;) {
+        size_t n = strcspn(p, "\n");
+        char *one = strndup(p, n);
+        if (strstr(one, who)) {
+            *got += count_in(one, " decision=");
+            *dropped += said_dropped(one);
+        }
+        free(one);
+        p += n + (p[n] != '\0');
+    }
+}
+
+/* a stand-in and the daemon whose lines count */
+struct lines_of {
+    void *stand_in;
+    pid_t pid;
+};
+
+/* await_dropped's tally of the sink (ctx: a lines_of) */
+static void
+sink_tally(void *ctx, unsigned long long *dropped, int *got)
+{
+    struct lines_of *of = ctx;
+    struct sink *k = of->stand_in;
+    char who[64];
+    snprintf(who, sizeof(who), "authrelay[%ld]: ", (long)of->pid);
+    *dropped = 0;
+    *got = 0;
+    pthread_mutex_lock(&k->mu);
+    tally_lines(k->text, who, dropped, got);
+    pthread_mutex_unlock(&k->mu);
+}
+
+/* Syslog stops reading (the daemon's socket to it still connected): the
+ * daemon answers at its usual pace all the same -- the lines that do not
+ * fit are dropped and counted, never the mail. Once syslog reads again, a
+ * line says how many were dropped, and the metrics file counts them. */
+START_TEST(test_syslog_stalled)
+{
+    struct sink k;
+    if (!sink_open(&k)) {
+        fprintf(stderr,
+                "test_syslog_stalled: a syslog daemon has %s: "
+                "skipped\n",
+                DEVLOG);
+        return;
+    }
+    char text[8192], path[200];
+    snprintf(path, sizeof(path), "%s/metrics.prom", dir);
+    snprintf(text, sizeof(text),
+             "version = 1;\nmilter = { metrics_file = \"%s\"; };\n"
+             "relay = { local_domains = [ \"example.com\" ]; };\n",
+             path);
+    write_file(policy, text);
+    k.paused = 1;
+    stop_daemon();
+    start_daemon(); /* connects to the sink, which reads nothing */
+
+    stalled_transactions("554 5.7.1 Relay access denied");
+
+    /* syslog reads again: the count of what it missed arrives */
+    k.paused = 0;
+    struct lines_of of = {&k, daemon_pid};
+    unsigned long long dropped = await_dropped(sink_tally, &of);
+
+    /* the metrics file says the same */
+    read_metrics_on_usr2(path, text, sizeof(text));
+    char want[128];
+    snprintf(want, sizeof(want), "\nauthrelay_log_lines_dropped_total %llu\n",
+             dropped);
+    ck_assert_msg(strstr(text, want) != NULL, "want %s in:\n%s", want + 1,
+                  text);
+
+    /* stalled again at a stop: it waits a second at most for syslog,
+     * then drops what is left */
+    k.paused = 1;
+    stalled_transactions("554 5.7.1 Relay access denied");
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    stop_daemon();
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    ck_assert_msg(t1.tv_sec - t0.tv_sec < (slow_run() ? 30 : 5),
+                  "the stop took %ld s", (long)(t1.tv_sec - t0.tv_sec));
+    k.stop = 1;
+    pthread_join(k.t, NULL);
+    close(k.fd);
+    unlink(DEVLOG);
+    close(k.lock);
+    free(k.text);
+}
+END_TEST
+
 /* ---- the journal -----------------------------------------------------------
  * Where systemd-journald has /dev/log, the writer sends the lines over a
  * stream of its own to /run/systemd/journal/stdout. The test plays
@@ -1627,6 +2006,7 @@ struct journal {
     atomic_int stop, want_listening, listening;
     pthread_t t;
     pthread_mutex_t mu;
+    atomic_int paused; /* reads nothing (a stalled journald) */
     struct jstream streams[JSTREAMS];
     char *dgrams; /* one a line */
     size_t dlen, dcap;
@@ -1654,6 +2034,10 @@ journal_main(void *arg)
     struct journal *j = arg;
     char buf[8192];
     while (!j->stop) {
+        if (j->paused) {
+            usleep(10000);
+            continue;
+        }
         if (j->want_listening != j->listening) {
             journal_listen(j, j->want_listening);
             j->listening = j->want_listening;
@@ -1849,6 +2233,55 @@ START_TEST(test_journal)
 
     stop_daemon();
     ck_assert_int_eq(journal_count(&j, pid, "<6>authrelay-milter stopping"), 1);
+    unsetenv("JOURNAL_STREAM");
+    journal_close(&j);
+}
+END_TEST
+
+/* await_dropped's tally of a daemon's lines (ctx: a lines_of): over
+ * its streams, and as datagrams (the lines a session sent itself) */
+static void
+journal_tally(void *ctx, unsigned long long *dropped, int *got)
+{
+    struct lines_of *of = ctx;
+    struct journal *j = of->stand_in;
+    char who[64];
+    snprintf(who, sizeof(who), "authrelay[%ld]: ", (long)of->pid);
+    *dropped = 0;
+    *got = 0;
+    pthread_mutex_lock(&j->mu);
+    for (int k = 0; k < j->nstreams; k++)
+        if (j->streams[k].pid == of->pid) {
+            *got += count_in(j->streams[k].text, " decision=");
+            *dropped += said_dropped(j->streams[k].text);
+        }
+    tally_lines(j->dgrams, who, dropped, got);
+    pthread_mutex_unlock(&j->mu);
+}
+
+/* The same with journald stalled (its stream and /dev/log read nothing):
+ * the writer waits on the stream, the lines that do not fit are dropped,
+ * and the count arrives over the stream once journald reads again. */
+START_TEST(test_journal_stalled)
+{
+    struct journal j;
+    stop_daemon();
+    if (!journal_open(&j)) {
+        fprintf(stderr, "test_journal_stalled: a syslog daemon runs here: "
+                        "skipped\n");
+        return;
+    }
+    start_daemon_under_journal();
+    pid_t pid = daemon_pid;
+    ck_assert_int_eq(journal_count(&j, pid, "<6>authrelay-milter "), 1);
+    j.paused = 1;
+    stalled_transactions(RELAY_TEXT);
+    j.paused = 0;
+    /* once journald reads again, the count arrives (over the stream, or
+     * as a datagram if sent while the stream still took lines) */
+    struct lines_of of = {&j, pid};
+    await_dropped(journal_tally, &of);
+    stop_daemon();
     unsetenv("JOURNAL_STREAM");
     journal_close(&j);
 }
@@ -2100,6 +2533,8 @@ suite(void)
     tcase_add_test(tc, test_negotiation);
     tcase_add_test(tc, test_local_and_relay);
     tcase_add_test(tc, test_log_cleaned);
+    tcase_add_test(tc, test_log_escaped);
+    tcase_add_test(tc, test_log_long_fields);
     tcase_add_test(tc, test_transaction_state);
     tcase_add_test(tc, test_remote_mailers);
     tcase_add_test(tc, test_idn);
@@ -2126,7 +2561,9 @@ suite(void)
     tcase_add_test(tc, test_out_of_memory);
     tcase_add_test(tc, test_hundred_reloads);
     tcase_add_test(tc, test_syslog);
+    tcase_add_test(tc, test_syslog_stalled);
     tcase_add_test(tc, test_journal);
+    tcase_add_test(tc, test_journal_stalled);
     tcase_add_test(tc, test_unreadable_policy);
     tcase_add_test(tc, test_stop_deadline);
     tcase_add_test(tc, test_fifo_list_reload);

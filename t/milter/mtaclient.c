@@ -216,7 +216,7 @@ mc_negotiate(struct mc *m)
 int
 mc_macrov(struct mc *m, char stage, const char *const *nv, size_t n)
 {
-    char buf[4096];
+    char buf[16384]; /* room for a 10 kB value (the log tests) */
     size_t len = 0;
     buf[len++] = stage;
     for (size_t i = 0; i < n; i++) {
@@ -265,7 +265,7 @@ int
 mc_connect(struct mc *m, const char *host, char family, const char *addr,
            struct mc_reply *r)
 {
-    char buf[600];
+    char buf[16384]; /* room for a 10 kB name (the log tests) */
     size_t n = (size_t)snprintf(buf, sizeof(buf), "%s", host) + 1;
     buf[n++] = family;
     if (family != 'U') {

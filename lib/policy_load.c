@@ -458,12 +458,28 @@ copy_reply(struct loader *ld, struct ar_reply *dst, const struct ar_reply *src)
 
 /* ---- sections ----------------------------------------------------------- */
 
+/* milter.KEY, a number of seconds from 1 to 86400, into *out if set */
+static void
+get_seconds(struct loader *ld, const config_setting_t *g, const char *key,
+            unsigned *out)
+{
+    const config_setting_t *m = member(ld, g, key, CONFIG_TYPE_INT, "milter");
+    if (m == NULL)
+        return;
+    long long v = config_setting_get_int64(m);
+    if (v < 1 || v > 86400)
+        err(ld, m, "milter.%s %lld must be 1 to 86400 seconds", key, v);
+    else
+        *out = (unsigned)v;
+}
+
 static void
 load_milter(struct loader *ld, const config_setting_t *g)
 {
     static const char *const keys[] = {
         "socket",  "mode",         "on_error",         "user",
-        "pidfile", "metrics_file", "metrics_interval", NULL};
+        "pidfile", "metrics_file", "metrics_interval", "timeout",
+        NULL};
     struct ar_policy *p = ld->p;
     char *mode = NULL, *onerr = NULL;
 
@@ -477,18 +493,8 @@ load_milter(struct loader *ld, const config_setting_t *g)
     if (p->metrics_file && p->metrics_file[0] != '/')
         err(ld, config_setting_get_member(g, "metrics_file"),
             "milter.metrics_file must be an absolute path");
-    const config_setting_t *mi;
-    p->metrics_interval = 15;
-    if ((mi = member(ld, g, "metrics_interval", CONFIG_TYPE_INT, "milter"))) {
-        long long v = config_setting_get_int64(mi);
-        if (v < 1 || v > 86400)
-            err(ld, mi,
-                "milter.metrics_interval %lld must be 1 to 86400 "
-                "seconds",
-                v);
-        else
-            p->metrics_interval = (unsigned)v;
-    }
+    get_seconds(ld, g, "metrics_interval", &p->metrics_interval);
+    get_seconds(ld, g, "timeout", &p->timeout);
     if (p->socket && strncmp(p->socket, "inet:", 5) != 0 &&
         strncmp(p->socket, "inet6:", 6) != 0 &&
         strncmp(p->socket, "unix:", 5) != 0 &&
@@ -1084,6 +1090,7 @@ load_text(const char *name, const char *text, size_t len, const char *dir,
     }
     atomic_init(&ld.p->refs, 1);
     ld.p->metrics_interval = 15;
+    ld.p->timeout = AR_MILTER_TIMEOUT;
     ld.path = intern(&ld, name);
     ar_sha256_hex(text, len, ld.p->sha256);
 

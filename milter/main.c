@@ -469,6 +469,7 @@ main(int argc, char **argv)
     if (smfi_setconn((char *)sock) != MI_SUCCESS ||
         smfi_register(ar_filter) != MI_SUCCESS ||
         smfi_setbacklog(1024) != MI_SUCCESS ||
+        smfi_settimeout((int)ar_policy_timeout(p)) != MI_SUCCESS ||
         smfi_opensocket(false) != MI_SUCCESS) {
         back_to_root();
         if (upath && pw)

@@ -1823,6 +1823,52 @@ START_TEST(test_unreadable_policy)
 }
 END_TEST
 
+/* milter.timeout: a connection that stops in the middle of a packet is
+ * closed after that long (libmilter's default held it, and the thread
+ * reading it, for 7,210 s); one that goes on talking is not. (Between
+ * whole packets libmilter's pool of workers looks for idle connections
+ * only every 600 s: too slow to test here.) */
+START_TEST(test_idle_timeout)
+{
+    stop_daemon();
+    char buf[4096];
+    snprintf(buf, sizeof(buf), policy_fmt, "enforce", "");
+    char *m = strstr(buf, "milter = { ");
+    ck_assert_ptr_nonnull(m);
+    char with[4200];
+    snprintf(with, sizeof(with), "%.*smilter = { timeout = 2; %s",
+             (int)(m - buf), buf, m + strlen("milter = { "));
+    write_file(policy, with);
+    start_daemon();
+
+    struct mc half, busy;
+    ck_assert_int_eq(mc_open(&half, sockspec), 0);
+    static const char length_only[] = {0, 0, 0, 13, 'O', 0, 0};
+    ck_assert_int_eq(write(half.fd, length_only, sizeof(length_only)),
+                     sizeof(length_only));
+    session(&busy, &stranger);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    /* the busy one sends a command every second, for 4 s */
+    for (int i = 0; i < 4; i++) {
+        sleep(1);
+        mail(&busy, "<a@remote.test>", NULL);
+        rcpt(&busy, "<b@remote.test>", RELAY_TEXT);
+        ck_assert_int_eq(mc_abort(&busy), 0);
+    }
+    done(&busy);
+    /* the stalled one: closed by the daemon (end of file) */
+    struct pollfd pfd = {.fd = half.fd, .events = POLLIN};
+    ck_assert_int_eq(poll(&pfd, 1, 6000), 1);
+    char c;
+    ck_assert_int_eq(read(half.fd, &c, 1), 0);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    ck_assert_msg(t1.tv_sec - t0.tv_sec < 9, "closed only after %ld s",
+                  (long)(t1.tv_sec - t0.tv_sec));
+    mc_close(&half);
+}
+END_TEST
+
 /* ---- files made as root for -u USER ------------------------------------ */
 
 /* the test directory, nobody's (as the socket's directory must be the
@@ -2080,6 +2126,7 @@ suite(void)
     tcase_add_test(tc, test_journal);
     tcase_add_test(tc, test_unreadable_policy);
     tcase_add_test(tc, test_stop_deadline);
+    tcase_add_test(tc, test_idle_timeout);
     tcase_add_test(tc, test_socket_made_as_user);
     tcase_add_test(tc, test_pidfile_hazards);
     suite_add_tcase(s, tc);

@@ -72,6 +72,24 @@ report(const struct ar_diags *d, bool to_log)
     }
 }
 
+/* An inet socket is open to every local user: anyone who can connect
+ * can ask for decisions, claim any client, and send libmilter packets it
+ * mishandles (see SECURITY.md). Say so, at start and with -n. */
+static void
+warn_inet(const char *sock, bool to_log)
+{
+    if (strncmp(sock, "inet:", 5) != 0 && strncmp(sock, "inet6:", 6) != 0)
+        return;
+    static const char fmt[] =
+        "warning: %s is an inet socket: every local user can connect to it; "
+        "use a unix socket only the MTA can open (see authrelay-milter(8))";
+    fprintf(stderr, "authrelay-milter: ");
+    fprintf(stderr, fmt, sock);
+    fputc('\n', stderr);
+    if (to_log)
+        ar_log_syslog(LOG_WARNING, fmt, sock);
+}
+
 static int
 check_only(const char *path)
 {
@@ -85,6 +103,8 @@ check_only(const char *path)
         return 1;
     ar_policy_summary(p, line, sizeof(line));
     printf("%s\n", line);
+    if (ar_policy_socket(p))
+        warn_inet(ar_policy_socket(p), false);
     ar_policy_unref(p);
     return 0;
 }
@@ -441,6 +461,7 @@ main(int argc, char **argv)
                 path);
         return give_up(p, EX_CONFIG);
     }
+    warn_inet(sock, true);
     struct passwd *pw = NULL;
     if (user && (pw = getpwnam(user)) == NULL) {
         fprintf(stderr, "authrelay-milter: unknown user %s\n", user);

@@ -157,6 +157,9 @@ start_daemon_as(const char *user)
         usleep(10000);
     }
     ck_assert_msg(answers(), "daemon does not answer on %s", sockspec);
+    /* the pidfile comes after the socket (once the user is switched to) */
+    for (int i = 0; i < 500 && access(pidfile, F_OK) < 0; i++)
+        usleep(10000);
 }
 
 static void
@@ -1008,7 +1011,26 @@ START_TEST(test_inet)
         done(&m);
         kill(pid, SIGTERM);
         ck_assert_int_eq(wait_exit(pid), 0);
+        /* every local user can reach it: said at start */
+        char warn[128];
+        snprintf(warn, sizeof(warn),
+                 "warning: %s is an inet socket: every local user can "
+                 "connect to it",
+                 spec);
+        assert_log(warn);
     }
+    /* and by -n, for the policy's socket */
+    char inet_policy[160];
+    snprintf(inet_policy, sizeof(inet_policy), "%s/inet.conf", dir);
+    write_file(inet_policy, "version = 1;\nmilter = { socket = "
+                            "\"inet:8891@127.0.0.1\"; };\nrelay = { "
+                            "local_domains = [ \"example.com\" ]; };\n");
+    int before = log_count("warning: inet:8891@127.0.0.1 is an inet socket");
+    const char *check[] = {"-n", "-c", inet_policy, NULL};
+    ck_assert_int_eq(wait_exit(spawn(check)), 0);
+    ck_assert_int_eq(
+        log_count("warning: inet:8891@127.0.0.1 is an inet socket"),
+        before + 1);
 }
 END_TEST
 

@@ -141,6 +141,13 @@ ar_policy_lint(const struct ar_policy *p, int64_t today, struct ar_diags *d)
         ar_diag_warn(d, p->path, 0,
                      "relay.local_domains is empty: every recipient is a "
                      "relay attempt");
+    if (p->socket && (strncmp(p->socket, "inet:", 5) == 0 ||
+                      strncmp(p->socket, "inet6:", 6) == 0))
+        ar_diag_warn(d, p->path, 0,
+                     "milter.socket %s is an inet socket: every local user "
+                     "can connect to it; use a unix socket only the MTA can "
+                     "open",
+                     p->socket);
     overlaps(p->trusted, "trusted_networks", d);
     too_wide(p->trusted, "trusted_networks", "it trusts all of them", true, d);
     for (size_t i = 0; i < p->nexc; i++) {

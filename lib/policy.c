@@ -410,6 +410,12 @@ ar_policy_metrics_interval(const struct ar_policy *p)
     return p->metrics_interval;
 }
 
+unsigned
+ar_policy_timeout(const struct ar_policy *p)
+{
+    return p->timeout;
+}
+
 const char *
 ar_policy_sha256(const struct ar_policy *p)
 {

@@ -149,6 +149,12 @@ enum ar_on_error ar_policy_on_error(const struct ar_policy *p);
 const char *ar_policy_path(const struct ar_policy *p);
 const char *ar_policy_metrics_file(const struct ar_policy *p);
 unsigned ar_policy_metrics_interval(const struct ar_policy *p);
+/* milter.timeout: how long (seconds) the daemon waits for the MTA's next
+ * command on a connection before it closes it; AR_MILTER_TIMEOUT if unset.
+ * An hour and five minutes: longer than any silence the MTAs' own limits
+ * allow on a session (see authrelay.conf(5)). */
+#define AR_MILTER_TIMEOUT 3900u
+unsigned ar_policy_timeout(const struct ar_policy *p);
 /* ar_policy_sha256 - hex SHA-256 of the policy file's text */
 const char *ar_policy_sha256(const struct ar_policy *p);
 /* ar_policy_exception - name of exception i (0 <= i < stats.exceptions) */

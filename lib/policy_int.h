@@ -63,6 +63,7 @@ struct ar_policy {
 
     char *metrics_file;
     unsigned metrics_interval;
+    unsigned timeout; /* seconds libmilter waits for the MTA's next command */
     char sha256[65];
 };
 

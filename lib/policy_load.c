@@ -693,16 +693,30 @@ load_on_error(struct loader *ld, const config_setting_t *s, void *ctx)
         ld->p->on_error = (enum ar_on_error)v;
 }
 
+/* milter.KEY, a number of seconds from 1 to 86400, into *out */
+static void
+load_seconds(struct loader *ld, const config_setting_t *s, unsigned *out)
+{
+    long long v = config_setting_get_int64(s);
+    if (v < 1 || v > 86400)
+        err(ld, s, "milter.%s %lld must be 1 to 86400 seconds",
+            config_setting_name(s), v);
+    else
+        *out = (unsigned)v;
+}
+
 static void
 load_metrics_interval(struct loader *ld, const config_setting_t *s, void *ctx)
 {
     (void)ctx;
-    long long v = config_setting_get_int64(s);
-    if (v < 1 || v > 86400)
-        err(ld, s, "milter.metrics_interval %lld must be 1 to 86400 seconds",
-            v);
-    else
-        ld->p->metrics_interval = (unsigned)v;
+    load_seconds(ld, s, &ld->p->metrics_interval);
+}
+
+static void
+load_timeout(struct loader *ld, const config_setting_t *s, void *ctx)
+{
+    (void)ctx;
+    load_seconds(ld, s, &ld->p->timeout);
 }
 
 static const struct key milter_keys[] = {
@@ -713,6 +727,7 @@ static const struct key milter_keys[] = {
     {"on_error", CONFIG_TYPE_STRING, NULL, load_on_error},
     {"metrics_file", CONFIG_TYPE_STRING, NULL, load_metrics_file},
     {"metrics_interval", CONFIG_TYPE_INT, NULL, load_metrics_interval},
+    {"timeout", CONFIG_TYPE_INT, NULL, load_timeout},
     {NULL, 0, NULL, NULL}};
 
 static void
@@ -1324,6 +1339,7 @@ load_root(struct loader *ld, config_t *cf)
     memcpy(p->reply.code, "554", 4);
     memcpy(p->reply.xcode, "5.7.1", 6);
     p->reply.text = xstrdup(ld, AR_DEFAULT_REPLY_TEXT);
+    p->timeout = AR_MILTER_TIMEOUT;
     /* the root's two required keys are said at line 1 */
     if (config_setting_get_member(root, "version") == NULL)
         ar_diag_error(ld->d, ld->path, 1, "missing version = 1;");

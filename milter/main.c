@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <libmilter/mfapi.h>
+#include <limits.h>
 #include <pwd.h>
 #ifdef __SANITIZE_ADDRESS__
 #include <sanitizer/lsan_interface.h>
@@ -71,6 +72,24 @@ report(const struct ar_diags *d, bool to_log)
     }
 }
 
+/* An inet socket is open to every local user: anyone who can connect
+ * can ask for decisions, claim any client, and send libmilter packets it
+ * mishandles (see SECURITY.md). Say so, at start and with -n. */
+static void
+warn_inet(const char *sock, bool to_log)
+{
+    if (strncmp(sock, "inet:", 5) != 0 && strncmp(sock, "inet6:", 6) != 0)
+        return;
+    static const char fmt[] =
+        "warning: %s is an inet socket: every local user can connect to it; "
+        "use a unix socket only the MTA can open (see authrelay-milter(8))";
+    fprintf(stderr, "authrelay-milter: ");
+    fprintf(stderr, fmt, sock);
+    fputc('\n', stderr);
+    if (to_log)
+        ar_log_syslog(LOG_WARNING, fmt, sock);
+}
+
 static int
 check_only(const char *path)
 {
@@ -84,6 +103,8 @@ check_only(const char *path)
         return 1;
     ar_policy_summary(p, line, sizeof(line));
     printf("%s\n", line);
+    if (ar_policy_socket(p))
+        warn_inet(ar_policy_socket(p), false);
     ar_policy_unref(p);
     return 0;
 }
@@ -137,11 +158,74 @@ clear_stale_socket(const char *path)
     return 0;
 }
 
+/* Open path for writing as a regular file that cannot block or be
+ * redirected: no FIFO or device (O_NONBLOCK, then fstat), no symbolic
+ * link as the last component, and -- as root -- none anywhere in the
+ * path either (each directory is opened O_NOFOLLOW from the one before),
+ * so that a directory someone else can change cannot send root's file
+ * elsewhere. Not truncated until it is known to be a file of ours with
+ * one link. -1 with errno set (ELOOP: a link on the way; EEXIST: the
+ * path holds something else: a FIFO, a device, a file with other links
+ * or of another owner). */
+static int
+open_own_file(const char *path)
+{
+    const int flags = O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC;
+    int fd;
+    if (geteuid() != 0) {
+        fd = open(path, flags, 0644);
+    } else {
+        char buf[PATH_MAX];
+        if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf)) {
+            errno = ENAMETOOLONG;
+            return -1;
+        }
+        int dir =
+            open(buf[0] == '/' ? "/" : ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        char *name = buf, *slash;
+        while (dir >= 0 && (slash = strchr(name, '/')) != NULL) {
+            *slash = '\0';
+            int next = dir;
+            if (*name != '\0') /* "//" or the leading '/' */
+                next = openat(dir, name,
+                              O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            if (next != dir) {
+                int e = errno;
+                close(dir);
+                errno = e;
+                dir = next;
+            }
+            name = slash + 1;
+        }
+        if (dir < 0)
+            return -1;
+        fd = openat(dir, name, flags, 0644);
+        int e = errno;
+        close(dir);
+        errno = e;
+    }
+    if (fd < 0)
+        return -1;
+    struct stat st;
+    int e = 0;
+    if (fstat(fd, &st) < 0)
+        e = errno;
+    else if (!S_ISREG(st.st_mode) || st.st_nlink != 1 || st.st_uid != geteuid())
+        e = EEXIST; /* something else is there: leave it alone */
+    else if (ftruncate(fd, 0) < 0)
+        e = errno;
+    if (e) {
+        close(fd);
+        errno = e;
+        return -1;
+    }
+    return fd;
+}
+
 static int
 write_pidfile(const char *path)
 {
-    int fd =
-        open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+    int fd = open_own_file(path);
     if (fd < 0)
         return -1;
     char buf[32];
@@ -161,6 +245,36 @@ drop_privileges(const struct passwd *pw)
     if (pw->pw_uid != 0 && setuid(0) == 0)
         return -1; /* privileges were not really dropped */
     return 0;
+}
+
+/* Root started with -u USER acts as USER (effective ids, groups) while
+ * it clears a stale socket and creates the new one: the socket is
+ * USER's from the start, with no chown by path that USER could
+ * redirect with a symbolic link, and root touches nothing in a
+ * directory USER can change. back_to_root() ends it. */
+static bool acting;
+static gid_t root_egid;
+
+static int
+act_as(const struct passwd *pw)
+{
+    if (pw == NULL || pw->pw_uid == 0 || geteuid() != 0)
+        return 0;
+    root_egid = getegid();
+    acting = true;
+    if (initgroups(pw->pw_name, pw->pw_gid) < 0 || setegid(pw->pw_gid) < 0 ||
+        seteuid(pw->pw_uid) < 0)
+        return -1;
+    return 0;
+}
+
+static int
+back_to_root(void)
+{
+    if (!acting)
+        return 0;
+    acting = false;
+    return seteuid(0) < 0 || setegid(root_egid) < 0 ? -1 : 0;
 }
 
 /* one descriptor per MTA connection: take all the system allows */
@@ -355,6 +469,7 @@ main(int argc, char **argv)
                 path);
         return give_up(p, EX_CONFIG);
     }
+    warn_inet(sock, true);
     struct passwd *pw = NULL;
     if (user && (pw = getpwnam(user)) == NULL) {
         fprintf(stderr, "authrelay-milter: unknown user %s\n", user);
@@ -370,20 +485,35 @@ main(int argc, char **argv)
     raise_fd_limit();
 
     const char *upath = unix_path(sock);
-    if (upath && clear_stale_socket(upath) < 0)
+    if (act_as(pw) < 0) {
+        fprintf(stderr, "authrelay-milter: cannot act as user %s: %s\n", user,
+                strerror(errno));
         return give_up(p, EX_OSERR);
+    }
+    if (upath && clear_stale_socket(upath) < 0) {
+        back_to_root();
+        return give_up(p, EX_OSERR);
+    }
     mode_t old = umask(007); /* the socket: owner and group only */
     if (smfi_setconn((char *)sock) != MI_SUCCESS ||
         smfi_register(ar_filter) != MI_SUCCESS ||
         smfi_setbacklog(1024) != MI_SUCCESS ||
+        smfi_settimeout((int)ar_policy_timeout(p)) != MI_SUCCESS ||
         smfi_opensocket(false) != MI_SUCCESS) {
-        fprintf(stderr, "authrelay-milter: cannot open socket %s\n", sock);
+        back_to_root();
+        if (upath && pw)
+            fprintf(stderr,
+                    "authrelay-milter: cannot open socket %s as user %s (it "
+                    "must be able to write the socket's directory)\n",
+                    sock, pw->pw_name);
+        else
+            fprintf(stderr, "authrelay-milter: cannot open socket %s\n", sock);
         ar_log_syslog(LOG_ERR, "cannot open socket %s", sock);
         return give_up(p, EX_OSERR);
     }
     umask(old | 022);
-    if (upath && pw && chown(upath, pw->pw_uid, pw->pw_gid) < 0) {
-        fprintf(stderr, "authrelay-milter: chown %s: %s\n", upath,
+    if (back_to_root() < 0) {
+        fprintf(stderr, "authrelay-milter: cannot return to root: %s\n",
                 strerror(errno));
         return give_up(p, EX_OSERR);
     }
@@ -392,15 +522,24 @@ main(int argc, char **argv)
                 strerror(errno));
         return give_up(p, EX_OSERR);
     }
-    if (pidfile && write_pidfile(pidfile) < 0) {
-        ar_log_syslog(LOG_ERR, "cannot write pidfile %s: %m", pidfile);
-        fprintf(stderr, "authrelay-milter: cannot write pidfile %s: %s\n",
-                pidfile, strerror(errno));
-        return give_up(p, EX_OSERR);
-    }
     if (pw && drop_privileges(pw) < 0) {
         ar_log_syslog(LOG_ERR, "cannot switch to user %s: %m", user);
         fprintf(stderr, "authrelay-milter: cannot switch to user %s\n", user);
+        return give_up(p, EX_OSERR);
+    }
+    /* as the user: its own file, which the stop can remove */
+    if (pidfile && write_pidfile(pidfile) < 0) {
+        const char *why =
+            errno == EEXIST || errno == ENXIO
+                ? "it is not a regular file of this user (a FIFO?)"
+            : errno == ELOOP || errno == ENOTDIR
+                ? "a symbolic link or a non-directory is in the way"
+                : strerror(errno);
+        ar_log_syslog(LOG_ERR, "cannot write pidfile %s: %s", pidfile, why);
+        fprintf(stderr, "authrelay-milter: cannot write pidfile %s: %s\n",
+                pidfile, why);
+        if (upath)
+            unlink(upath);
         return give_up(p, EX_OSERR);
     }
 

@@ -147,6 +147,10 @@ for w in "warn.conf:4: warning: trusted_networks: 10.1.0.0/16 overlaps 10.0.0.0/
     runs=$((runs + 1))
     grep -qF -- "$w" "$TMP/err" "$TMP/out" || { fails=$((fails + 1)); echo "FAIL lint warning missing: $w"; cat "$TMP/err"; }
 done
+printf 'version = 1;\nmilter = { socket = "inet:8891@127.0.0.1"; };\nrelay = { local_domains = [ "example.com" ]; };\n' >"$TMP/inet.conf"
+check_err "lint warns: inet socket" 0 \
+    "inet.conf: warning: milter.socket inet:8891@127.0.0.1 is an inet socket: every local user can connect to it" \
+    "$TOOL" lint -c "$TMP/inet.conf"
 
 # networks that hold every address, or, written as IPv6, every IPv4 client
 # (held as ::ffff:a.b.c.d): stderr exactly, with the entry's file and line

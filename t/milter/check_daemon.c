@@ -161,6 +161,9 @@ start_daemon_as(const char *user)
         usleep(10000);
     }
     ck_assert_msg(answers(), "daemon does not answer on %s", sockspec);
+    /* the pidfile comes after the socket (once the user is switched to) */
+    for (int i = 0; i < 500 && access(pidfile, F_OK) < 0; i++)
+        usleep(10000);
 }
 
 static void
@@ -1245,7 +1248,26 @@ START_TEST(test_inet)
         done(&m);
         kill(pid, SIGTERM);
         ck_assert_int_eq(wait_exit(pid), 0);
+        /* every local user can reach it: said at start */
+        char warn[128];
+        snprintf(warn, sizeof(warn),
+                 "warning: %s is an inet socket: every local user can "
+                 "connect to it",
+                 spec);
+        assert_log(warn);
     }
+    /* and by -n, for the policy's socket */
+    char inet_policy[160];
+    snprintf(inet_policy, sizeof(inet_policy), "%s/inet.conf", dir);
+    write_file(inet_policy, "version = 1;\nmilter = { socket = "
+                            "\"inet:8891@127.0.0.1\"; };\nrelay = { "
+                            "local_domains = [ \"example.com\" ]; };\n");
+    int before = log_count("warning: inet:8891@127.0.0.1 is an inet socket");
+    const char *check[] = {"-n", "-c", inet_policy, NULL};
+    ck_assert_int_eq(wait_exit(spawn(check)), 0);
+    ck_assert_int_eq(
+        log_count("warning: inet:8891@127.0.0.1 is an inet socket"),
+        before + 1);
 }
 END_TEST
 
@@ -2348,6 +2370,238 @@ stop_by_deadline(const char *why)
                   (long)(t1.tv_sec - t0.tv_sec));
 }
 
+/* milter.timeout: a connection that stops in the middle of a packet is
+ * closed after that long (libmilter's default held it, and the thread
+ * reading it, for 7,210 s); one that goes on talking is not. (Between
+ * whole packets libmilter's pool of workers looks for idle connections
+ * only every 600 s: too slow to test here.) */
+START_TEST(test_idle_timeout)
+{
+    stop_daemon();
+    char buf[4096];
+    snprintf(buf, sizeof(buf), policy_fmt, "enforce", "");
+    char *m = strstr(buf, "milter = { ");
+    ck_assert_ptr_nonnull(m);
+    char with[4200];
+    snprintf(with, sizeof(with), "%.*smilter = { timeout = 2; %s",
+             (int)(m - buf), buf, m + strlen("milter = { "));
+    write_file(policy, with);
+    start_daemon();
+
+    struct mc half, busy;
+    ck_assert_int_eq(mc_open(&half, sockspec), 0);
+    static const char length_only[] = {0, 0, 0, 13, 'O', 0, 0};
+    ck_assert_int_eq(write(half.fd, length_only, sizeof(length_only)),
+                     sizeof(length_only));
+    session(&busy, &stranger);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    /* the busy one sends a command every second, for 4 s */
+    for (int i = 0; i < 4; i++) {
+        sleep(1);
+        mail(&busy, "<a@remote.test>", NULL);
+        rcpt(&busy, "<b@remote.test>", RELAY_TEXT);
+        ck_assert_int_eq(mc_abort(&busy), 0);
+    }
+    done(&busy);
+    /* the stalled one: closed by the daemon (end of file) */
+    struct pollfd pfd = {.fd = half.fd, .events = POLLIN};
+    ck_assert_int_eq(poll(&pfd, 1, 6000), 1);
+    char c;
+    ck_assert_int_eq(read(half.fd, &c, 1), 0);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    ck_assert_msg(t1.tv_sec - t0.tv_sec < 9, "closed only after %ld s",
+                  (long)(t1.tv_sec - t0.tv_sec));
+    mc_close(&half);
+}
+END_TEST
+
+/* ---- files made as root for -u USER ------------------------------------ */
+
+/* the test directory, nobody's (as the socket's directory must be the
+ * user's: see SECURITY.md), with a readable policy; the daemon stopped */
+static struct passwd *
+dir_for_nobody(void)
+{
+    static struct passwd nobody;
+    struct passwd *pw = getpwnam("nobody");
+    ck_assert_ptr_nonnull(pw);
+    nobody = *pw;
+    stop_daemon();
+    ck_assert_int_eq(chown(dir, nobody.pw_uid, nobody.pw_gid), 0);
+    ck_assert_int_eq(chmod(dir, 0755), 0);
+    ck_assert_int_eq(chmod(policy, 0644), 0);
+    return &nobody;
+}
+
+/* exit status of a daemon that should give up at start, waiting 5 s at
+ * most (-1: it hangs, and is killed) */
+static int
+start_fails(const char *const *args)
+{
+    pid_t pid = spawn(args);
+    for (int i = 0; i < (getenv("AR_VALGRIND") ? 3000 : 500); i++) {
+        int st;
+        if (waitpid(pid, &st, WNOHANG) == pid)
+            return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+        usleep(10000);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    return -1;
+}
+
+static atomic_bool swapping;
+static char swap_target[160];
+
+/* the hostile user: replaces the socket by a symbolic link to a file of
+ * root's the moment it appears */
+static void *
+swapper(void *arg)
+{
+    (void)arg;
+    char tmp[200];
+    snprintf(tmp, sizeof(tmp), "%s.swap", sockpath);
+    while (atomic_load(&swapping)) {
+        struct stat st;
+        if (lstat(sockpath, &st) == 0 && S_ISSOCK(st.st_mode)) {
+            unlink(tmp);
+            if (symlink(swap_target, tmp) == 0)
+                rename(tmp, sockpath);
+        }
+    }
+    unlink(tmp);
+    return NULL;
+}
+
+/* Started as root with -u USER, the socket is USER's from its creation:
+ * no chown by a path USER can change. A symbolic link swapped in for the
+ * socket the moment it appears never gives a root-owned file away (the
+ * old code chowned it within 1 to 40 starts here), the socket is created with
+ * USER's rights (so not in a directory USER cannot write, where the old
+ * code made it as root), and it is USER's, mode 0770. */
+START_TEST(test_socket_made_as_user)
+{
+    struct passwd *nobody = dir_for_nobody();
+    /* a directory only root may write: the socket is not made there */
+    char rootdir[160], spec[200];
+    snprintf(rootdir, sizeof(rootdir), "%s/root", dir);
+    ck_assert_int_eq(mkdir(rootdir, 0755), 0);
+    snprintf(spec, sizeof(spec), "unix:%s/sock", rootdir);
+    const char *in_root[] = {"-f", "-c", policy,   "-p",
+                             spec, "-u", "nobody", NULL};
+    ck_assert_int_eq(start_fails(in_root), 71);
+    assert_log("as user nobody (it must be able to write the socket's "
+               "directory)");
+    ck_assert_int_ne(access(spec + 5, F_OK), 0);
+
+    char secret[160];
+    snprintf(secret, sizeof(secret), "%s/secret", dir);
+    write_file(secret, "root's\n");
+    ck_assert_int_eq(chmod(secret, 0600), 0);
+    snprintf(swap_target, sizeof(swap_target), "%s", secret);
+    const char *args[] = {"-f", "-c",    policy, "-p",     sockspec,
+                          "-P", pidfile, "-u",   "nobody", NULL};
+    int rounds = getenv("AR_VALGRIND") ? 4 : 60;
+    for (int i = 0; i < rounds; i++) {
+        int before = log_count("starting on");
+        pthread_t t;
+        atomic_store(&swapping, true);
+        pthread_create(&t, NULL, swapper, NULL);
+        pid_t pid = spawn(args);
+        for (int k = 0; k < 3000 && log_count("starting on") == before &&
+                        waitpid(pid, NULL, WNOHANG) == 0;
+             k++)
+            usleep(1000);
+        atomic_store(&swapping, false);
+        pthread_join(t, NULL);
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        unlink(sockpath);
+        unlink(pidfile);
+        struct stat st;
+        ck_assert_int_eq(stat(secret, &st), 0);
+        ck_assert_msg(st.st_uid == 0,
+                      "start %d gave root's file to uid %ld through a "
+                      "symbolic link swapped in for the socket",
+                      i + 1, (long)st.st_uid);
+    }
+
+    /* in nobody's directory: nobody's socket, mode 0770 */
+    start_daemon_as("nobody");
+    struct stat st;
+    ck_assert_int_eq(lstat(sockpath, &st), 0);
+    ck_assert(S_ISSOCK(st.st_mode));
+    ck_assert_int_eq(st.st_uid, nobody->pw_uid);
+    ck_assert_int_eq(st.st_gid, nobody->pw_gid);
+    ck_assert_int_eq(st.st_mode & 0777, 0770);
+    expect("<b@example.com>", "c", "<b@remote.test>", RELAY_TEXT, NULL);
+}
+END_TEST
+
+/* The pidfile: a FIFO there makes the start fail at once (the old code
+ * hung in open() with SIGTERM blocked), a symbolic link to a directory
+ * root may write does not put it there, and started as root with -u
+ * USER it is USER's file, which the stop removes with the socket (the
+ * old code wrote it as root and left both behind where USER cannot
+ * write). */
+START_TEST(test_pidfile_hazards)
+{
+    struct passwd *nobody = dir_for_nobody();
+    const char *as_nobody[] = {"-f", "-c",    policy, "-p",     sockspec,
+                               "-P", pidfile, "-u",   "nobody", NULL};
+    const char *as_root[] = {"-f", "-c",    policy, "-p",   sockspec,
+                             "-P", pidfile, "-u",   "root", NULL};
+
+    /* a FIFO, as root and as nobody */
+    ck_assert_int_eq(mkfifo(pidfile, 0666), 0);
+    ck_assert_int_eq(start_fails(as_root), 71);
+    ck_assert_int_eq(start_fails(as_nobody), 71);
+    assert_log("/pid: it is not a regular file of this user (a FIFO?)");
+    ck_assert_msg(access(sockpath, F_OK) < 0, "socket left behind");
+    ck_assert_int_eq(unlink(pidfile), 0);
+
+    /* a symbolic link to a directory only root may write */
+    char secret[160], link[160], via[200], inside[200];
+    snprintf(secret, sizeof(secret), "%s/secret", dir);
+    snprintf(link, sizeof(link), "%s/link", dir);
+    snprintf(via, sizeof(via), "%s/pid", link);
+    snprintf(inside, sizeof(inside), "%s/pid", secret);
+    ck_assert_int_eq(mkdir(secret, 0700), 0);
+    ck_assert_int_eq(symlink(secret, link), 0);
+    const char *via_root[] = {"-f", "-c", policy, "-p",   sockspec,
+                              "-P", via,  "-u",   "root", NULL};
+    const char *via_nobody[] = {"-f", "-c", policy, "-p",     sockspec,
+                                "-P", via,  "-u",   "nobody", NULL};
+    ck_assert_int_eq(start_fails(via_root), 71);
+    ck_assert_msg(access(inside, F_OK) < 0, "root wrote through the link");
+    ck_assert_int_eq(start_fails(via_nobody), 71);
+    ck_assert_msg(access(inside, F_OK) < 0, "root wrote through the link");
+    assert_log("link/pid: a symbolic link or a non-directory is in the way");
+
+    /* as root with -u: nobody's pidfile, removed at the stop with the
+     * socket (stop_daemon asserts both are gone) */
+    start_daemon_as("nobody");
+    struct stat st;
+    ck_assert_int_eq(stat(pidfile, &st), 0);
+    ck_assert_int_eq(st.st_uid, nobody->pw_uid);
+    stop_daemon();
+
+    /* a pidfile directory nobody cannot write: the start fails, and
+     * leaves no socket behind */
+    char rootdir[160], rootpid[200];
+    snprintf(rootdir, sizeof(rootdir), "%s/run", dir);
+    snprintf(rootpid, sizeof(rootpid), "%s/pid", rootdir);
+    ck_assert_int_eq(mkdir(rootdir, 0755), 0);
+    const char *in_root[] = {"-f", "-c",    policy, "-p",     sockspec,
+                             "-P", rootpid, "-u",   "nobody", NULL};
+    ck_assert_int_eq(start_fails(in_root), 71);
+    ck_assert_msg(access(rootpid, F_OK) < 0, "pidfile written as root");
+    ck_assert_msg(access(sockpath, F_OK) < 0, "socket left behind");
+    start_daemon_as("nobody");
+}
+END_TEST
+
 /* libmilter's stop that never returns (its pool teardown race did that
  * under the sanitizers; simulated here): the daemon ends the stop itself
  * at its deadline -- files removed, last lines logged, exit 0. */
@@ -2571,6 +2825,9 @@ suite(void)
     tcase_add_test(tc, test_metrics_fifo_at_start);
     tcase_add_test(tc, test_metrics_tmp_planted);
     tcase_add_test(tc, test_stalled_reload_stop);
+    tcase_add_test(tc, test_idle_timeout);
+    tcase_add_test(tc, test_socket_made_as_user);
+    tcase_add_test(tc, test_pidfile_hazards);
     suite_add_tcase(s, tc);
     return s;
 }

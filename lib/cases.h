@@ -1,5 +1,5 @@
 /*
- * cases.h - policy test cases (SPEC §5) for `authrelay-policy test`.
+ * cases.h - policy test cases (the format is in authrelay-policy(1)) for `authrelay-policy test`.
  *
  * A cases file is libconfig: cases = ( { name = ...; rcpt = ...;
  * expect = "accept"; rule = ...; }, ... ). Loading checks every case and

@@ -1,6 +1,6 @@
 /*
  * loginmap.h - the sender-login map: which envelope senders an SMTP AUTH
- * login may use (SPEC §7). Logins are looked up case-insensitively. A
+ * login may use (authrelay.conf(5), sender_login). Logins are looked up case-insensitively. A
  * sender pattern is "local@domain" (local part exact, domain
  * case-insensitive) or "@domain" (any sender in exactly that domain).
  * Build with ar_loginmap_add*(), then share freely (lookups never write).

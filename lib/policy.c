@@ -1,4 +1,4 @@
-/* policy.c - the per-recipient decision (SPEC §4) and policy accessors */
+/* policy.c - the per-recipient decision (authrelay.conf(5), DECISION ORDER) and policy accessors */
 #include "policy_int.h"
 
 #include <stdarg.h>
@@ -65,7 +65,7 @@ in_list(char *const *v, size_t n, const char *s)
     return false;
 }
 
-/* Is the recipient a relay attempt? Steps 1 and 2 of SPEC §4. */
+/* Is the recipient a relay attempt? Steps 1 and 2 of the decision order. */
 static bool
 is_relay(const struct ar_policy *p, const struct ar_request *r,
          const struct ar_trace *t)

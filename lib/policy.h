@@ -8,7 +8,7 @@
  * can swap in a new policy while transactions still use the old one.
  *
  * ar_policy_eval() is the one code path for the daemon, `query` and
- * `test`: SPEC §4, step by step. It does not allocate. The strings of a
+ * `test`: the decision order of authrelay.conf(5), step by step. It does not allocate. The strings of a
  * verdict point into the policy and live as long as it does.
  */
 #ifndef AR_POLICY_H
@@ -45,7 +45,7 @@ struct ar_reply {
 struct ar_request {
     struct ar_ip client_addr;  /* .valid false: unknown client */
     const char *client_name;   /* NULL when unknown */
-    bool client_name_verified; /* forward-confirmed (see SPEC §3) */
+    bool client_name_verified; /* forward-confirmed (a verified client name: authrelay.conf(5)) */
     const char *helo;
     const char *auth_authen; /* NULL or "": not authenticated */
     const char *auth_type;
@@ -111,7 +111,7 @@ enum ar_decision ar_policy_eval_trace(const struct ar_policy *p,
                                       const struct ar_trace *t);
 
 /*
- * ar_policy_check_sender - the sender-login binding of SPEC §7, as
+ * ar_policy_check_sender - the sender-login binding (authrelay.conf(5), sender_login), as
  * enforce mode decides it: AR_ACCEPT when the sender passes or the check
  * does not apply (off, not authenticated, null sender), else AR_REJECT
  * with rule "sender-login" and its reply. ar_policy_sender_login_report()

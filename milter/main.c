@@ -2,8 +2,8 @@
  * authrelay-milter - enforce authenticated relay for Postfix and Sendmail.
  *
  * main() owns start-up and shut-down: flags, the first policy load, the
- * socket, privileges, the pidfile and the signal mask. See SPEC §2 for the
- * flags and exit codes: 78 bad policy or unknown user, 64 bad flags,
+ * socket, privileges, the pidfile and the signal mask. See authrelay-milter(8) for
+ * the flags and exit codes: 78 bad policy or unknown user, 64 bad flags,
  * 71 socket (or other system) trouble, 0 after an orderly stop.
  */
 #define _GNU_SOURCE

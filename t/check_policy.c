@@ -1,5 +1,5 @@
 /*
- * check_policy.c - the decision of SPEC §4, table-driven: every recipient
+ * check_policy.c - the decision of authrelay.conf(5) DECISION ORDER, table-driven: every recipient
  * form of the engine issue, then the decision order, exceptions, expiry
  * and remote_mailers against t/data/order.conf, and internationalised
  * domains against t/data/idn.conf.

@@ -1,5 +1,5 @@
 #!/bin/bash
-# policy_tool.sh - authrelay-policy's exact output and exit codes (SPEC §2, §5).
+# policy_tool.sh - authrelay-policy's exact output and exit codes (authrelay-policy(1)).
 # usage: policy_tool.sh AUTHRELAY_POLICY DATA_DIR ETC_DIR
 set -u
 TOOL=$1 DATA=$2 ETC=$3

@@ -1,6 +1,6 @@
 /*
  * authrelay-policy - the policy maintainer's tool: lint, query and test a
- * policy file with the same engine the daemon uses (SPEC §2).
+ * policy file with the same engine the daemon uses (authrelay-policy(1)).
  *
  * Exit status: lint 0 valid / 1 invalid; query 0 / 2 on a usage or policy
  * error; test 0 all passed / 1 some failed / 2 on a usage, policy or cases
@@ -238,7 +238,7 @@ cmd_query(const char *path, int argc, char **argv)
             break;
         case OPT_CLIENT_NAME:
             r.client_name = optarg;
-            r.client_name_verified = true; /* see SPEC §4a */
+            r.client_name_verified = true; /* query and test take a name as verified */
             break;
         case OPT_HELO:
             r.helo = optarg;

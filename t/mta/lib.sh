@@ -220,7 +220,7 @@ sm_setup() {
     printf 'mta2.test\nlocalhost\n' >"$sm/etc/local-host-names"
     cat >"$sm/etc/sm.mc" <<EOM
 divert(-1)
-# authrelay integration test: a private Sendmail (see shared/MTA-TESTING.md)
+# authrelay integration test: a private Sendmail
 divert(0)dnl
 VERSIONID(\`authrelay-integration-test')dnl
 OSTYPE(\`linux')dnl

@@ -17,6 +17,7 @@
 #include <sys/types.h>
 
 #include "mtaclient.h"
+#include "policies.h"
 
 /* ---- what a suite supplies ---------------------------------------------- */
 
@@ -24,10 +25,6 @@ extern const char harness_name[];  /* the suite's name */
 void harness_add_tests(TCase *tc); /* its tests, setup and teardown set */
 
 /* ---- the daemon under test ----------------------------------------------- */
-
-#define RELAY_TEXT                                                             \
-    "554 5.7.1 Relay access denied: authenticate with SMTP AUTH to send to "   \
-    "other domains"
 
 /* the test's directory and the daemon's files in it */
 extern char dir[80], policy[128], logfile[128], sockspec[160], sockpath[128],

@@ -6,6 +6,11 @@
 #ifndef AR_T_POLICIES_H
 #define AR_T_POLICIES_H
 
+/* the reply of policy_fmt to a relay attempt */
+#define RELAY_TEXT                                                             \
+    "554 5.7.1 Relay access denied: authenticate with SMTP AUTH to send to "   \
+    "other domains"
+
 /* printf format: the mode, and more local domains (", \"a.test\"") */
 static const char policy_fmt[] =
     "version = 1;\n"

@@ -31,13 +31,12 @@ rm -rf "$K"
 mkdir -p "$K"
 cp "$L"/report.* "$K"/ 2>/dev/null || true
 [ $rc = 0 ] || { echo "tsan: a daemon suite failed"; exit 1; }
-L=$K
-reports=$(cat "$L"/report.* 2>/dev/null || true)
+reports=$(cat "$K"/report.* 2>/dev/null || true)
 frames=$(grep -E '^ +#[0-9]+ ' <<<"$reports" || true)
 ours=$(grep -v -E '\((libtsan|libmilter|libc|ld-linux-x86-64)\.so[^)]*\)$' <<<"$frames" || true)
 if [ -n "$ours" ]; then
     echo "tsan: a report with a frame of ours:"
-    grep -l -F "$(head -1 <<<"$ours")" "$L"/report.* | head -1 | xargs cat
+    grep -l -F "$(head -1 <<<"$ours")" "$K"/report.* | head -1 | xargs cat
     exit 1
 fi
 echo "tsan: $(grep -c '^WARNING: ThreadSanitizer' <<<"$reports" || true) reports, none with a frame of ours (all inside libmilter):"

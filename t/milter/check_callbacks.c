@@ -595,9 +595,31 @@ START_TEST(test_warned_once)
 }
 END_TEST
 
+/* An over-long sender is not the null sender: the binding refuses it,
+ * and the line has it cut to the field with "...". */
+START_TEST(test_over_long_sender)
+{
+    SMFICTX ctx;
+    char from[700], want[1024];
+    memset(from, 'a', sizeof(from));
+    from[0] = '<';
+    memcpy(from + sizeof(from) - 14, "@example.org>", 14);
+    open_conn(&ctx, P_SL_ENFORCE);
+    ck_assert_int_eq(step(&ctx, FAKE_MAIL, from, m_alice), SMFIS_REJECT);
+    ck_assert_str_eq(ctx.reply, SL_TEXT);
+    snprintf(want, sizeof(want),
+             "NOQUEUE: from=%.253s... decision=reject rule=sender-login "
+             "client=host.stranger.test[192.0.2.99] auth=alice@example.com\n",
+             from);
+    ck_assert_str_eq(fake_log(), want);
+    close_conn(&ctx);
+}
+END_TEST
+
 static void
 callbacks_more(TCase *tc)
 {
+    tcase_add_test(tc, test_over_long_sender);
     tcase_add_test(tc, test_negotiation);
     tcase_add_test(tc, test_queue_id_noqueue_then_known);
     tcase_add_test(tc, test_transaction_ends);

@@ -1,6 +1,7 @@
 #!/bin/bash
-# t/tsan_daemon.sh BUILD_DIR - the daemon suite built with ThreadSanitizer
-# (the test program and the daemon it starts), every report kept.
+# t/tsan_daemon.sh BUILD_DIR - the daemon suites built with ThreadSanitizer
+# (the test programs, build/t/milter/check_daemon_*, and the daemons they
+# start), every report kept.
 #
 # libmilter 8.17 (Debian 12) reports on itself under TSan: its worker pool
 # and listener destroy mutexes at shutdown that its closer, pool and
@@ -20,19 +21,22 @@ L=$(mktemp -d "${TMPDIR:-/tmp}/ar_tsan_XXXXXX")
 trap 'rm -rf "$L"' EXIT
 chmod 1777 "$L"
 rc=0
-TSAN_OPTIONS="halt_on_error=0 exitcode=0 log_path=$L/report" \
-    "$B/t/milter/check_daemon" || rc=$?
+suites=("$B"/t/milter/check_daemon_*)
+[ -x "${suites[0]}" ] || { echo "tsan: no daemon suites in $B/t/milter"; exit 1; }
+for s in "${suites[@]}"; do
+    TSAN_OPTIONS="halt_on_error=0 exitcode=0 log_path=$L/report" "$s" ||
+        { rc=$?; echo "tsan: ${s##*/} failed (status $rc)"; }
+done
 rm -rf "$K"
 mkdir -p "$K"
 cp "$L"/report.* "$K"/ 2>/dev/null || true
-[ $rc = 0 ] || { echo "tsan: the daemon suite failed (status $rc)"; exit 1; }
-L=$K
-reports=$(cat "$L"/report.* 2>/dev/null || true)
+[ $rc = 0 ] || { echo "tsan: a daemon suite failed"; exit 1; }
+reports=$(cat "$K"/report.* 2>/dev/null || true)
 frames=$(grep -E '^ +#[0-9]+ ' <<<"$reports" || true)
 ours=$(grep -v -E '\((libtsan|libmilter|libc|ld-linux-x86-64)\.so[^)]*\)$' <<<"$frames" || true)
 if [ -n "$ours" ]; then
     echo "tsan: a report with a frame of ours:"
-    grep -l -F "$(head -1 <<<"$ours")" "$L"/report.* | head -1 | xargs cat
+    grep -l -F "$(head -1 <<<"$ours")" "$K"/report.* | head -1 | xargs cat
     exit 1
 fi
 echo "tsan: $(grep -c '^WARNING: ThreadSanitizer' <<<"$reports" || true) reports, none with a frame of ours (all inside libmilter):"

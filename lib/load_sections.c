@@ -425,7 +425,11 @@ add_map_line(struct loader *ld, const char *line, const char *file,
 {
     (void)ld, (void)file, (void)lineno;
     char buf[4096];
-    snprintf(buf, sizeof(buf), "%s", line);
+    if ((size_t)snprintf(buf, sizeof(buf), "%s", line) >= sizeof(buf)) {
+        /* cut, its last sender would be half a sender */
+        *why = "a line of over 4095 octets";
+        return -1;
+    }
     char *save, *login = strtok_r(buf, " \t", &save), *sender;
     int n = 0;
     while ((sender = strtok_r(NULL, " \t", &save)) != NULL) {

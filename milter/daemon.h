@@ -15,7 +15,6 @@ struct ar_daemon {
     const char *policy_path;
     atomic_bool warned_mail_macros;
     atomic_bool warned_resolve;
-    atomic_bool warned_rcpt_mailer;
 };
 
 extern struct ar_daemon ar_d;

@@ -94,3 +94,17 @@ ar_diag_format(const struct ar_diag *g, char *buf, size_t size)
     else
         snprintf(buf, size, "%s%s", kind, g->msg);
 }
+
+void
+ar_diags_print(const struct ar_diags *d, FILE *f,
+               void (*log)(bool warning, const char *line))
+{
+    char buf[1400];
+    for (size_t i = 0; i < d->n; i++) {
+        ar_diag_format(&d->v[i], buf, sizeof(buf));
+        if (f)
+            fprintf(f, "%s\n", buf);
+        if (log)
+            log(d->v[i].warning, buf);
+    }
+}

@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 struct ar_diag {
     char *file;    /* may be NULL when no file is involved */
@@ -36,5 +37,10 @@ void ar_diag_warn(struct ar_diags *d, const char *file, unsigned line,
                   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* ar_diag_format - "FILE:LINE: msg" (warnings get "warning: ") into buf */
 void ar_diag_format(const struct ar_diag *g, char *buf, size_t size);
+/* ar_diags_print - every diagnostic as ar_diag_format() has it: a line to
+ * f unless f is NULL, and to log (with whether it is a warning) unless
+ * log is NULL; the one printer of the daemon and the tool */
+void ar_diags_print(const struct ar_diags *d, FILE *f,
+                    void (*log)(bool warning, const char *line));
 
 #endif

@@ -442,12 +442,6 @@ ar_policy_uses_helo(const struct ar_policy *p)
 }
 
 bool
-ar_policy_uses_rcpt_mailer(const struct ar_policy *p)
-{
-    return p->nremote_mailers > 0;
-}
-
-bool
 ar_policy_checks_sender(const struct ar_policy *p)
 {
     return p->sl_mode != AR_SL_OFF;

@@ -125,8 +125,6 @@ bool ar_policy_sender_login_report(const struct ar_policy *p);
 
 /* ar_policy_uses_helo - does any exception look at the HELO name? */
 bool ar_policy_uses_helo(const struct ar_policy *p);
-/* ar_policy_uses_rcpt_mailer - does relay.remote_mailers name any? */
-bool ar_policy_uses_rcpt_mailer(const struct ar_policy *p);
 /* ar_policy_checks_sender - is sender_login anything but off? */
 bool ar_policy_checks_sender(const struct ar_policy *p);
 

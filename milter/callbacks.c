@@ -11,6 +11,7 @@
 
 #include "conn.h"
 #include "daemon.h"
+#include "decide.h"
 #include "log.h"
 #include "metrics.h"
 
@@ -137,51 +138,50 @@ conn_of(SMFICTX *ctx)
     return c;
 }
 
-/* the word logged and counted for a decision: accept, reject, tempfail;
- * would-reject etc. when it is only reported (report mode, dry run) */
-static const char *
-decision_word(enum ar_decision d, bool only_reported)
-{
-    if (!only_reported)
-        return ar_decision_name(d);
-    return d == AR_ACCEPT   ? "would-permit"
-           : d == AR_REJECT ? "would-reject"
-                            : "would-tempfail";
-}
-
 /* one log line and one count per decision (the line of
- * authrelay-milter(8), LOGGING); rcpt NULL: the
- * sender-login decision at MAIL FROM */
+ * authrelay-milter(8), LOGGING); r NULL: the sender-login decision at
+ * MAIL FROM, which starts with the sender and has no rcpt=. A recipient's
+ * line ends with the inputs a replay needs that the other fields lack:
+ * helo= when a HELO was seen, resolve=, and mailer= when the MTA sent
+ * {rcpt_mailer}. */
 static void
-log_decision(const char *qid, const struct ar_conn *c, const char *rcpt,
-             const char *decision, const char *rule, bool exception)
+log_decision(const char *qid, const struct ar_conn *c,
+             const struct ar_request *r, const struct ar_logged *l)
 {
-    if (rule == NULL) /* every refusal names its rule; never crash on one */
-        rule = "-";
-    /* that line; for the sender-login decision it starts with the
-     * sender and has no rcpt= */
-    const struct ar_log_part line[] = {
+    struct ar_log_part line[21] = {
         {qid, AR_LOG_STR},
-        rcpt ? AR_LOG_LIT(": rcpt=") : AR_LOG_LIT(": from="),
-        rcpt ? (struct ar_log_part){rcpt, AR_LOG_CLEAN}
-             : (struct ar_log_part){c->from_log, AR_LOG_STR},
+        r ? AR_LOG_LIT(": rcpt=") : AR_LOG_LIT(": from="),
+        r ? (struct ar_log_part){r->rcpt, AR_LOG_CLEAN}
+          : (struct ar_log_part){c->from_log, AR_LOG_STR},
         AR_LOG_LIT(" decision="),
-        {decision, AR_LOG_STR},
+        {l->word, AR_LOG_STR},
         AR_LOG_LIT(" rule="),
-        {rule, AR_LOG_STR},
+        {l->rule, AR_LOG_STR},
         AR_LOG_LIT(" client="),
         {c->client_log, AR_LOG_STR},
         AR_LOG_LIT("["),
         {c->client_addr_text, AR_LOG_STR},
         AR_LOG_LIT("] auth="),
-        {c->login_log, AR_LOG_STR},
-        AR_LOG_LIT(" from="), /* the last two: after a recipient */
-        {c->from_log, AR_LOG_STR}};
-    size_t n = sizeof(line) / sizeof(line[0]);
-    ar_log_parts(LOG_INFO, line, rcpt ? n : n - 2);
-    ar_metrics_count(decision, rule);
-    if (exception)
-        ar_metrics_matched(rule, time(NULL));
+        {c->login_log, AR_LOG_STR}};
+    size_t n = 13;
+    if (r) {
+        line[n++] = AR_LOG_LIT(" from=");
+        line[n++] = (struct ar_log_part){c->from_log, AR_LOG_STR};
+        if (r->helo) {
+            line[n++] = AR_LOG_LIT(" helo=");
+            line[n++] = (struct ar_log_part){r->helo, AR_LOG_CLEAN};
+        }
+        line[n++] = r->client_name_verified ? AR_LOG_LIT(" resolve=ok")
+                                            : AR_LOG_LIT(" resolve=no");
+        if (r->rcpt_mailer) {
+            line[n++] = AR_LOG_LIT(" mailer=");
+            line[n++] = (struct ar_log_part){r->rcpt_mailer, AR_LOG_CLEAN};
+        }
+    }
+    ar_log_parts(LOG_INFO, line, n);
+    ar_metrics_count(l->word, l->rule);
+    if (l->exception)
+        ar_metrics_matched(l->rule, time(NULL));
 }
 
 /* the transaction's login ({auth_authen}, NULL or "" for none) */
@@ -369,24 +369,21 @@ ar_cb_envfrom(SMFICTX *ctx, char **argv)
 
     struct ar_request r = {
         .auth_authen = auth, .mail_from = c->mail_from, .today = ar_today()};
-    struct ar_verdict v;
-    if (ar_policy_check_sender(c->policy, &r, &v, NULL) == AR_ACCEPT)
-        return ok;
-    bool report = ar_policy_sender_login_report(c->policy) ||
-                  ar_policy_mode(c->policy) == AR_MODE_REPORT;
+    struct ar_answer a;
+    ar_answer_mail(c->policy, &r, &a);
     char qid[QID_BUF];
-    log_decision(queue_id(ctx, qid), c, NULL, decision_word(v.decision, report),
-                 v.rule, false);
-    if (report)
+    for (size_t k = 0; k < a.nlog; k++)
+        log_decision(queue_id(ctx, qid), c, NULL, &a.log[k]);
+    if (!a.refuse)
         return ok;
     if (ok == SMFIS_NOREPLY) { /* refuse each RCPT instead */
         c->sender_refused = true;
-        copy(c->sl_code, sizeof(c->sl_code), v.reply->code);
-        copy(c->sl_xcode, sizeof(c->sl_xcode), v.reply->xcode);
-        copy(c->sl_text, sizeof(c->sl_text), v.reply->text);
+        copy(c->sl_code, sizeof(c->sl_code), a.v.reply->code);
+        copy(c->sl_xcode, sizeof(c->sl_xcode), a.v.reply->xcode);
+        copy(c->sl_text, sizeof(c->sl_text), a.v.reply->text);
         return ok;
     }
-    set_reply(ctx, v.reply->code, v.reply->xcode, v.reply->text);
+    set_reply(ctx, a.v.reply->code, a.v.reply->xcode, a.v.reply->text);
     return SMFIS_REJECT;
 }
 
@@ -395,7 +392,6 @@ ar_cb_envrcpt(SMFICTX *ctx, char **argv)
 {
     struct ar_conn *c = smfi_getpriv(ctx);
     struct ar_request r;
-    struct ar_verdict v;
 
     if (c && c->broken)
         return fail(ctx, c, c->broken);
@@ -417,24 +413,19 @@ ar_cb_envrcpt(SMFICTX *ctx, char **argv)
     /* r.auth_type is left NULL: no rule reads it */
     r.mail_from = c->mail_from;
     r.rcpt = argv[0] ? argv[0] : "";
-    /* only remote_mailers looks at it */
-    r.rcpt_mailer = ar_policy_uses_rcpt_mailer(c->policy)
-                        ? macro(ctx, "{rcpt_mailer}")
-                        : NULL;
+    /* read always (one macro lookup): remote_mailers looks at it, and the
+     * decision line logs it for a replay under another policy */
+    r.rcpt_mailer = macro(ctx, "{rcpt_mailer}");
     r.today = ar_today();
-    ar_policy_eval(c->policy, &r, &v);
 
-    bool report = ar_policy_mode(c->policy) == AR_MODE_REPORT;
-    for (size_t k = 0; k < v.ndry; k++)
-        log_decision(c->qid, c, r.rcpt, decision_word(v.dry[k].decision, true),
-                     v.dry[k].rule, true);
-    log_decision(c->qid, c, r.rcpt,
-                 decision_word(v.decision, report && v.decision != AR_ACCEPT),
-                 v.rule, v.rule_file != NULL); /* only exceptions have one */
-    if (v.decision == AR_ACCEPT || report)
+    struct ar_answer a;
+    ar_answer_rcpt(c->policy, &r, &a);
+    for (size_t k = 0; k < a.nlog; k++)
+        log_decision(c->qid, c, &r, &a.log[k]);
+    if (!a.refuse)
         return SMFIS_CONTINUE;
-    set_reply(ctx, v.reply->code, v.reply->xcode, v.reply->text);
-    return v.decision == AR_REJECT ? SMFIS_REJECT : SMFIS_TEMPFAIL;
+    set_reply(ctx, a.v.reply->code, a.v.reply->xcode, a.v.reply->text);
+    return a.v.decision == AR_REJECT ? SMFIS_REJECT : SMFIS_TEMPFAIL;
 }
 
 static sfsistat

@@ -1,6 +1,7 @@
 /* log.c - syslog over our own socket (and stderr in the foreground) */
 #define _GNU_SOURCE
 #include "log.h"
+#include "log_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -18,9 +19,6 @@
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
-
-#define LOG_PATH "/dev/log"
-#define IDENT "authrelay"
 
 static atomic_int fd = -1;
 static atomic_long last_connect; /* when we last tried, for retries */
@@ -112,16 +110,6 @@ ar_log_dropped(void)
     return atomic_load(&dropped);
 }
 
-/* would a send have had to wait? (the receiver's queue or our buffer
- * full) */
-static bool
-would_wait(int err)
-{
-    return err == EAGAIN || err == EWOULDBLOCK || err == ENOBUFS;
-}
-
-enum sent { SENT, FULL, GONE };
-
 /* one line to /dev/log now, never waiting: SENT; FULL when syslog does
  * not keep up; GONE when there is no syslog (none connects) */
 static enum sent
@@ -130,14 +118,14 @@ send_line(const char *line, size_t len)
     int s = atomic_load(&fd);
     if (s >= 0 && send(s, line, len, MSG_NOSIGNAL | MSG_DONTWAIT) >= 0)
         return SENT;
-    if (s >= 0 && would_wait(errno))
+    if (s >= 0 && ar_log_would_wait(errno))
         return FULL;
     reconnect();
     if ((s = atomic_load(&fd)) < 0)
         return GONE;
     if (send(s, line, len, MSG_NOSIGNAL | MSG_DONTWAIT) >= 0)
         return SENT;
-    return would_wait(errno) ? FULL : GONE;
+    return ar_log_would_wait(errno) ? FULL : GONE;
 }
 
 /* the message part of a line on stderr: "authrelay[pid]: message\n", in
@@ -151,135 +139,6 @@ write_stderr(const char *msg, size_t len)
         {prefix, (size_t)n}, {(char *)msg, len}, {(char *)"\n", 1}};
     ssize_t w = writev(2, iov, 3);
     (void)w;
-}
-
-/* ---- the journal's stream ----------------------------------------------
- * Where systemd-journald is the syslog daemon (/dev/log is its socket, or
- * there is no /dev/log), the writer hands it the lines over a stream of
- * our own: journald takes a batch in one read, where every datagram to
- * /dev/log is a send of ours and a receive of its own. The stream's
- * header names us as a datagram would ("authrelay", facility mail), so
- * the journal and the syslog daemon it forwards to see the same lines;
- * each line says its severity ("<6>"). Where another syslog daemon has
- * /dev/log, nothing changes. Only the writer thread uses the stream. */
-#define JOURNAL_STREAM_PATH "/run/systemd/journal/stdout"
-#define JOURNAL_DEVLOG "/run/systemd/journal/dev-log"
-
-static int journal = -1;
-static time_t journal_tried; /* at most one attempt a second */
-
-/* The writer waits for a receiver that does not keep up (its lines and
- * the ones after them are queued meanwhile; a line that finds the queue
- * full is dropped), but a stop waits STOP_GRACE_MS at most: what is left
- * then is dropped. Only the writer thread waits. */
-#define STOP_GRACE_MS 1000
-#define WAIT_SLICE_MS 100 /* how often a wait looks for a stop */
-
-static atomic_bool writer_stop;
-static bool stop_seen; /* by a wait: since stop_seen_at */
-static struct timespec stop_seen_at;
-
-/* true when s can take data again; false once a stop has waited its
- * grace */
-static bool
-wait_writable(int s)
-{
-    for (;;) {
-        int ms = WAIT_SLICE_MS;
-        if (atomic_load(&writer_stop)) {
-            struct timespec now;
-            clock_gettime(CLOCK_MONOTONIC, &now);
-            if (!stop_seen) {
-                stop_seen = true;
-                stop_seen_at = now;
-            }
-            long left = STOP_GRACE_MS -
-                        (now.tv_sec - stop_seen_at.tv_sec) * 1000 -
-                        (now.tv_nsec - stop_seen_at.tv_nsec) / 1000000;
-            if (left <= 0)
-                return false;
-            ms = left < ms ? (int)left : ms;
-        }
-        struct pollfd p = {.fd = s, .events = POLLOUT};
-        if (poll(&p, 1, ms) > 0)
-            return true; /* writable, or an error the send will tell */
-    }
-}
-
-/* the whole of iov[0..n) to s, partial writes going on where they
- * stopped: SENT; GONE on an error; FULL when a stop gave up waiting for
- * the receiver. *done: how many of the n went whole. */
-static enum sent
-send_all(int s, struct iovec *iov, size_t n, size_t *done)
-{
-    size_t k = 0;
-    enum sent r = SENT;
-    while (k < n) {
-        struct msghdr m = {.msg_iov = iov + k, .msg_iovlen = n - k};
-        ssize_t w = sendmsg(s, &m, MSG_NOSIGNAL | MSG_DONTWAIT);
-        int err = errno;
-        if (w < 0 && (err == EINTR || (would_wait(err) && wait_writable(s))))
-            continue;
-        if (w < 0) {
-            r = would_wait(err) ? FULL : GONE;
-            break;
-        }
-        for (; k < n && (size_t)w >= iov[k].iov_len; k++)
-            w -= (ssize_t)iov[k].iov_len;
-        if (k < n) {
-            iov[k].iov_base = (char *)iov[k].iov_base + w;
-            iov[k].iov_len -= (size_t)w;
-        }
-    }
-    if (done)
-        *done = k;
-    return r;
-}
-
-static bool
-devlog_is_journald(void)
-{
-    struct stat dev, jd;
-    if (stat(JOURNAL_DEVLOG, &jd) < 0)
-        return false;
-    return stat(LOG_PATH, &dev) < 0 ||
-           (dev.st_dev == jd.st_dev && dev.st_ino == jd.st_ino);
-}
-
-/* the stream, connected if it can be (an attempt a second at most) */
-static int
-journal_stream(void)
-{
-    time_t now = time(NULL);
-    if (journal >= 0 || now == journal_tried)
-        return journal;
-    journal_tried = now;
-    if (!devlog_is_journald())
-        return -1;
-    /* non-blocking: a journald that does not read stalls no send */
-    int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    struct sockaddr_un sun = {.sun_family = AF_UNIX};
-    strcpy(sun.sun_path, JOURNAL_STREAM_PATH);
-    /* identifier, unit (none), priority with facility, a severity prefix
-     * on each line, and no forwarding beyond journald's own settings */
-    _Static_assert((LOG_MAIL | LOG_INFO) == 22, "mail.info is 22");
-    char head[] = IDENT "\n\n22\n1\n0\n0\n0\n";
-    struct iovec iov = {head, sizeof(head) - 1};
-    if (s >= 0 &&
-        (connect(s, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
-         shutdown(s, SHUT_RD) < 0 || send_all(s, &iov, 1, NULL) != SENT)) {
-        close(s);
-        s = -1;
-    }
-    return journal = s;
-}
-
-static void
-journal_close(void)
-{
-    if (journal >= 0)
-        close(journal);
-    journal = -1;
 }
 
 /* ---- the writer thread --------------------------------------------------
@@ -378,7 +237,7 @@ stream_queue(struct queue *q, size_t off, bool *gave_up)
     struct iovec iov[3 * STREAM_LINES];
     size_t at[STREAM_LINES]; /* where each line's record starts */
     *gave_up = false;
-    while (off < q->used && journal_stream() >= 0) {
+    while (off < q->used && ar_log_journal() >= 0) {
         size_t n = 0, end = off;
         for (; n < 3 * STREAM_LINES && end < q->used; n += 3) {
             unsigned char *r = (unsigned char *)q->buf + end;
@@ -399,16 +258,16 @@ stream_queue(struct queue *q, size_t off, bool *gave_up)
             end += REC_HEAD + len;
         }
         size_t done;
-        enum sent r = send_all(journal, iov, n, &done);
+        enum sent r = ar_log_send_all(ar_log_journal(), iov, n, &done);
         if (r == FULL) { /* stopping: the line cut short counts too */
-            journal_close();
+            ar_log_journal_close();
             *gave_up = true;
             return at[done / 3];
         }
         if (r == GONE) {
             /* journald went away: these lines go to /dev/log (some may
              * then be there twice, which beats losing any) */
-            journal_close();
+            ar_log_journal_close();
             break;
         }
         off = end;
@@ -452,11 +311,11 @@ send_queue(struct queue *q)
         const unsigned char *r = (const unsigned char *)q->buf + off;
         size_t h, len = record(r, &h);
         const char *line = (const char *)r + REC_HEAD;
-        enum sent how = s >= 0 && would_wait(errno) ? FULL : GONE;
+        enum sent how = s >= 0 && ar_log_would_wait(errno) ? FULL : GONE;
         if (how == GONE)
             how = send_line(line, len);
         if (how == FULL) {
-            if (wait_writable(atomic_load(&fd)))
+            if (ar_log_wait_writable(atomic_load(&fd)))
                 continue;
             drop_from(q, off);
             return false;
@@ -476,14 +335,14 @@ writer_main(void *arg)
     (void)arg;
     pthread_mutex_lock(&qlock);
     for (;;) {
-        while (front->lines == 0 && !writer_stop)
+        while (front->lines == 0 && !ar_log_stopping)
             pthread_cond_wait(&qcond, &qlock);
         if (front->lines == 0) { /* stopping, and nothing left */
             writer_running = false;
-            journal_close();
+            ar_log_journal_close();
             break;
         }
-        if (!writer_stop) { /* let a batch gather */
+        if (!ar_log_stopping) { /* let a batch gather */
             pthread_mutex_unlock(&qlock);
             nanosleep(&(struct timespec){0, BATCH_WAIT_NS}, NULL);
             pthread_mutex_lock(&qlock);
@@ -511,8 +370,8 @@ ar_log_start(void)
     pthread_attr_init(&attr);
     pthread_attr_setstacksize(&attr, WRITER_STACK);
     pthread_mutex_lock(&qlock);
-    writer_stop = false;
-    stop_seen = false;
+    ar_log_stopping = false;
+    ar_log_wait_reset();
     writer_running = pthread_create(&writer, &attr, writer_main, NULL) == 0;
     writer_failed = !writer_running;
     bool ok = writer_running;
@@ -526,7 +385,7 @@ ar_log_close(void)
 {
     pthread_mutex_lock(&qlock);
     bool running = writer_running;
-    writer_stop = true;
+    ar_log_stopping = true;
     pthread_mutex_unlock(&qlock);
     if (running) {
         pthread_cond_signal(&qcond);

@@ -16,6 +16,16 @@
  * and counted (ar_log_dropped); the count is logged once it takes lines
  * again.
  * Thread-safe.
+ *
+ * Why not syslog(3): it takes one lock for every thread, and a line per
+ * recipient was a send() per recipient and two getpid() calls per line
+ * (glibc no longer caches the pid). Counted with strace -f -c over the
+ * same load (bench/README), syslog(3) cost 8 system calls per transaction
+ * more than a milter that logs nothing; this writer, a fraction of one.
+ * With journald's stream instead of datagrams the writer's CPU fell from
+ * 2.27-2.46 to 0.31-0.38 us per transaction, journald's from 2.43-2.84 to
+ * 0.31-0.38 (of about 80 us that a transaction costs all processes).
+ * The journal stream and the writer's waits are in log_stream.c.
  */
 #ifndef AR_LOG_H
 #define AR_LOG_H

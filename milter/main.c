@@ -32,10 +32,10 @@
 #include "daemon.h"
 #include "log.h"
 #include "metrics.h"
+#include "sockspec.h"
+#include "testhooks.h"
 
 #define DEFAULT_POLICY AR_DEFAULT_POLICY
-
-struct ar_daemon ar_d;
 
 /* libmilter's own (exported, undeclared) reader of its stop flag */
 extern int mi_stop(void);
@@ -59,17 +59,17 @@ usage(FILE *f)
           f);
 }
 
+static void
+syslog_diag(bool warning, const char *line)
+{
+    ar_log_syslog(warning ? LOG_WARNING : LOG_ERR, "%s", line);
+}
+
 /* every diagnostic to stderr (as FILE:LINE) and, at start-up, the log */
 static void
 report(const struct ar_diags *d, bool to_log)
 {
-    char buf[1400];
-    for (size_t i = 0; i < d->n; i++) {
-        ar_diag_format(&d->v[i], buf, sizeof(buf));
-        fprintf(stderr, "%s\n", buf);
-        if (to_log)
-            ar_log_syslog(d->v[i].warning ? LOG_WARNING : LOG_ERR, "%s", buf);
-    }
+    ar_diags_print(d, stderr, to_log ? syslog_diag : NULL);
 }
 
 /* An inet socket is open to every local user: anyone who can connect
@@ -78,7 +78,8 @@ report(const struct ar_diags *d, bool to_log)
 static void
 warn_inet(const char *sock, bool to_log)
 {
-    if (strncmp(sock, "inet:", 5) != 0 && strncmp(sock, "inet6:", 6) != 0)
+    struct ar_sockspec s;
+    if (ar_sockspec_parse(sock, &s) < 0 || s.family == AR_SOCK_UNIX)
         return;
     static const char fmt[] =
         "warning: %s is an inet socket: every local user can connect to it; "
@@ -109,15 +110,16 @@ check_only(const char *path)
     return 0;
 }
 
-/* the path of a unix:/local: socket spec, or NULL */
+/* the path of a unix:/local: socket spec, or NULL. A bare path (which
+ * libmilter takes as unix too) is not cleared at start nor removed at
+ * the stop: as before the parser was shared. */
 static const char *
 unix_path(const char *spec)
 {
-    if (strncmp(spec, "unix:", 5) == 0)
-        return spec + 5;
-    if (strncmp(spec, "local:", 6) == 0)
-        return spec + 6;
-    return NULL;
+    struct ar_sockspec s;
+    if (ar_sockspec_parse(spec, &s) < 0 || s.family != AR_SOCK_UNIX || s.bare)
+        return NULL;
+    return s.path;
 }
 
 /* Remove a unix socket left behind by a dead daemon; refuse to steal one
@@ -358,8 +360,9 @@ finish(int status, bool libmilter_done)
     leave(status);
 }
 
-void
-ar_stop_overdue(unsigned seconds)
+/* the stop's deadline has passed (stop.c calls it) */
+static void
+stop_overdue(unsigned seconds)
 {
     if (atomic_load(&finishing))
         return; /* main is finishing: its exit ends the caller too */
@@ -557,8 +560,9 @@ main(int argc, char **argv)
     ar_snapshot_init(&ar_d.snap, p);
     stop_pidfile = pidfile; /* before the thread that may read them */
     stop_socket = upath;
-    if (ar_reload_start(sock) < 0) {
-        ar_log(LOG_ERR, "cannot start the reload thread");
+    if (ar_stop_start(sock, stop_overdue) < 0 || ar_metrics_start() < 0 ||
+        ar_reload_start() < 0) {
+        ar_log(LOG_ERR, "cannot start the stop, metrics or reload thread");
         ar_snapshot_destroy(&ar_d.snap);
         ar_log_close();
         return EX_OSERR;
@@ -566,10 +570,8 @@ main(int argc, char **argv)
 
     int rc = smfi_main();
     /* tests only: libmilter's stop never ending, as its pool teardown
-     * race once made it (the reload thread's deadline then ends it) */
-    if (getenv("AUTHRELAY_TEST_STALL_STOP"))
-        for (;;)
-            pause();
+     * race once made it (the stop's deadline then ends it) */
+    AR_TEST_STALL("AUTHRELAY_TEST_STALL_STOP");
     /* libmilter's listener may report a failure when a stop signal ends
      * its wait (seen under valgrind): a stop that was asked for is an
      * orderly stop; only a listener that fails on its own is not */
@@ -579,5 +581,6 @@ main(int argc, char **argv)
         for (;;)
             pause();
     ar_reload_stop();
+    ar_metrics_stop();
     finish(rc != MI_SUCCESS && !asked ? EX_OSERR : 0, true);
 }

@@ -6,6 +6,8 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "daemon.h"
 #include "hash.h"
 #include "log.h"
 #include "metrics_read.h"
@@ -324,4 +327,80 @@ ar_metrics_log(void)
     for (; line; line = strtok_r(NULL, "\n", &save))
         ar_log(LOG_INFO, "metrics: %s", line);
     free(buf);
+}
+
+/* ---- the metrics thread ------------------------------------------------ */
+
+/* libmilter's own (exported, undeclared) reader of its stop flag */
+extern int mi_stop(void);
+
+static pthread_t timer;
+static atomic_bool timer_stopping;
+
+/* write the metrics file, if the policy in force names one */
+static void
+write_metrics(bool and_log)
+{
+    struct ar_policy *p = ar_snapshot_acquire(&ar_d.snap);
+    const char *path = p ? ar_policy_metrics_file(p) : NULL;
+    if (path && ar_metrics_write(path) < 0)
+        ar_log(LOG_WARNING, "cannot write metrics to %s: %m", path);
+    if (and_log)
+        ar_metrics_log();
+    if (p)
+        ar_policy_unref(p);
+}
+
+static unsigned
+metrics_interval(void)
+{
+    struct ar_policy *p = ar_snapshot_acquire(&ar_d.snap);
+    unsigned s =
+        p && ar_policy_metrics_file(p) ? ar_policy_metrics_interval(p) : 0;
+    if (p)
+        ar_policy_unref(p);
+    return s;
+}
+
+static void *
+timer_thread(void *arg)
+{
+    sigset_t set;
+    bool last_word = false;
+    struct timespec last, now;
+    (void)arg;
+    sigemptyset(&set);
+    sigaddset(&set, SIGUSR2);
+    clock_gettime(CLOCK_MONOTONIC, &last);
+    while (!atomic_load(&timer_stopping)) {
+        struct timespec tick = {0, 100 * 1000 * 1000};
+        if (sigtimedwait(&set, NULL, &tick) == SIGUSR2) {
+            write_metrics(true);
+        } else if (!last_word && mi_stop() != 0) {
+            write_metrics(false); /* the last word before we go */
+            last_word = true;
+        }
+        unsigned every = metrics_interval();
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (every && now.tv_sec - last.tv_sec >= (time_t)every) {
+            write_metrics(false);
+            last = now;
+        }
+    }
+    if (!last_word) /* the stop came before our next tick */
+        write_metrics(false);
+    return NULL;
+}
+
+int
+ar_metrics_start(void)
+{
+    return pthread_create(&timer, NULL, timer_thread, NULL) == 0 ? 0 : -1;
+}
+
+void
+ar_metrics_stop(void)
+{
+    atomic_store(&timer_stopping, true);
+    pthread_join(timer, NULL); /* it looks at the flag every 100 ms */
 }

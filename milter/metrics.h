@@ -22,5 +22,12 @@ void ar_metrics_restore(const char *path);
 int ar_metrics_write(const char *path);
 /* ar_metrics_log - every metric to the log, a line each */
 void ar_metrics_log(void);
+/* ar_metrics_start - start the thread that writes the metrics file the
+ * policy in force names: every metrics_interval seconds, on SIGUSR2 (and
+ * logs them; SIGUSR2 must already be blocked in every thread), and once
+ * when libmilter's stop flag goes up. 0 or -1. */
+int ar_metrics_start(void);
+/* ar_metrics_stop - end that thread, after its last write */
+void ar_metrics_stop(void);
 
 #endif

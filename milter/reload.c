@@ -3,8 +3,7 @@
  * sigwait()s for it (libmilter's own signal thread takes SIGHUP, SIGTERM
  * and SIGINT as "stop"; stop.c watches the stop). A new policy replaces
  * the old one atomically; a broken one is logged with its file and line
- * and the old one stays. The same thread writes the metrics file, on
- * SIGUSR2, every metrics_interval and once at a stop.
+ * and the old one stays. (SIGUSR2 and the metrics file: metrics.c.)
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -19,6 +18,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "metrics.h"
+#include "testhooks.h"
 
 void
 ar_reload_log_policy(const char *what, const struct ar_policy *p)
@@ -34,13 +34,9 @@ ar_reload_log_policy(const char *what, const struct ar_policy *p)
 }
 
 static void
-log_diags(const struct ar_diags *d)
+log_diag(bool warning, const char *line)
 {
-    char buf[1400];
-    for (size_t i = 0; i < d->n; i++) {
-        ar_diag_format(&d->v[i], buf, sizeof(buf));
-        ar_log(d->v[i].warning ? LOG_WARNING : LOG_ERR, "%s", buf);
-    }
+    ar_log(warning ? LOG_WARNING : LOG_ERR, "%s", line);
 }
 
 static void
@@ -51,14 +47,12 @@ reload(void)
 
     /* tests only: a reload that never ends, as a read of a hung file
      * system would (the stop must not wait for it) */
-    if (getenv("AUTHRELAY_TEST_STALL_RELOAD"))
-        for (;;)
-            pause();
+    AR_TEST_STALL("AUTHRELAY_TEST_STALL_RELOAD");
     ar_diags_init(&d);
     clock_gettime(CLOCK_MONOTONIC, &t0);
     struct ar_policy *p = ar_policy_load(ar_d.policy_path, ar_today(), &d);
     clock_gettime(CLOCK_MONOTONIC, &t1);
-    log_diags(&d);
+    ar_diags_print(&d, NULL, log_diag);
     ar_metrics_reload(p != NULL);
     if (p == NULL) {
         ar_log(LOG_ERR,
@@ -82,76 +76,27 @@ reload(void)
     ar_diags_free(&d);
 }
 
-/* libmilter's own (exported, undeclared) reader of its stop flag */
-extern int mi_stop(void);
-
 static pthread_t thread;
 static atomic_bool stopping;
-
-/* write the metrics file, if the policy in force names one */
-static void
-write_metrics(bool and_log)
-{
-    struct ar_policy *p = ar_snapshot_acquire(&ar_d.snap);
-    const char *path = p ? ar_policy_metrics_file(p) : NULL;
-    if (path && ar_metrics_write(path) < 0)
-        ar_log(LOG_WARNING, "cannot write metrics to %s: %m", path);
-    if (and_log)
-        ar_metrics_log();
-    if (p)
-        ar_policy_unref(p);
-}
-
-static unsigned
-metrics_interval(void)
-{
-    struct ar_policy *p = ar_snapshot_acquire(&ar_d.snap);
-    unsigned s =
-        p && ar_policy_metrics_file(p) ? ar_policy_metrics_interval(p) : 0;
-    if (p)
-        ar_policy_unref(p);
-    return s;
-}
 
 static void *
 reload_thread(void *arg)
 {
     sigset_t set;
-    bool last_word = false;
-    struct timespec last, now;
     (void)arg;
     sigemptyset(&set);
     sigaddset(&set, SIGUSR1);
-    sigaddset(&set, SIGUSR2);
-    clock_gettime(CLOCK_MONOTONIC, &last);
     while (!atomic_load(&stopping)) {
         struct timespec tick = {0, 100 * 1000 * 1000};
-        int sig = sigtimedwait(&set, NULL, &tick);
-        if (sig == SIGUSR1) {
+        if (sigtimedwait(&set, NULL, &tick) == SIGUSR1)
             reload();
-        } else if (sig == SIGUSR2) {
-            write_metrics(true);
-        } else if (!last_word && mi_stop() != 0) {
-            write_metrics(false); /* the last word before we go */
-            last_word = true;
-        }
-        unsigned every = metrics_interval();
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        if (every && now.tv_sec - last.tv_sec >= (time_t)every) {
-            write_metrics(false);
-            last = now;
-        }
     }
-    if (!last_word) /* the stop came before our next tick */
-        write_metrics(false);
     return NULL;
 }
 
 int
-ar_reload_start(const char *sock)
+ar_reload_start(void)
 {
-    if (ar_stop_start(sock) < 0)
-        return -1;
     return pthread_create(&thread, NULL, reload_thread, NULL) == 0 ? 0 : -1;
 }
 

@@ -20,6 +20,8 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "sockspec.h"
+#include "testhooks.h"
 
 /*
  * libmilter's listener looks at its stop flag only when its select()
@@ -30,38 +32,30 @@
 extern int mi_stop(void);
 
 static const char *sockspec;
+static void (*overdue_action)(unsigned seconds);
 
 static void
 poke_listener(void)
 {
-    const char *path = NULL;
+    struct ar_sockspec s;
     int fd = -1;
-    if (strncmp(sockspec, "unix:", 5) == 0)
-        path = sockspec + 5;
-    else if (strncmp(sockspec, "local:", 6) == 0)
-        path = sockspec + 6;
-    else if (strchr(sockspec, ':') == NULL)
-        path = sockspec;
-    if (path) {
+    if (ar_sockspec_parse(sockspec, &s) < 0)
+        return; /* libmilter would not have opened it */
+    if (s.family == AR_SOCK_UNIX) {
         struct sockaddr_un sun = {.sun_family = AF_UNIX};
-        snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+        snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", s.path);
         if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) >= 0)
             connect(fd, (struct sockaddr *)&sun, sizeof(sun));
     } else {
-        /* inet:PORT@HOST, inet6:PORT@HOST; no host means all: loopback */
-        bool v6 = strncmp(sockspec, "inet6:", 6) == 0;
-        const char *p = strchr(sockspec, ':') + 1, *at = strchr(p, '@');
-        char port[16], host[256];
-        snprintf(port, sizeof(port), "%.*s",
-                 (int)(at ? (size_t)(at - p) : strlen(p)), p);
-        snprintf(host, sizeof(host), "%s",
-                 at && at[1] && strcmp(at + 1, "0.0.0.0") &&
-                         strcmp(at + 1, "::")
-                     ? at + 1
-                     : (v6 ? "::1" : "127.0.0.1"));
+        /* no host, or the wildcard address, means all: loopback */
+        bool v6 = s.family == AR_SOCK_INET6;
+        const char *host =
+            s.host[0] && strcmp(s.host, "0.0.0.0") && strcmp(s.host, "::")
+                ? s.host
+                : (v6 ? "::1" : "127.0.0.1");
         struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai;
         hints.ai_family = v6 ? AF_INET6 : AF_INET;
-        if (getaddrinfo(host, port, &hints, &ai) == 0) {
+        if (getaddrinfo(host, s.port, &hints, &ai) == 0) {
             if ((fd = socket(ai->ai_family, SOCK_STREAM, 0)) >= 0)
                 connect(fd, ai->ai_addr, ai->ai_addrlen);
             freeaddrinfo(ai);
@@ -82,8 +76,7 @@ poke_listener(void)
 static unsigned
 stop_deadline(void)
 {
-    const char *t = getenv("AUTHRELAY_TEST_STOP_DEADLINE"); /* tests only */
-    return t && atoi(t) > 0 ? (unsigned)atoi(t) : STOP_DEADLINE;
+    return AR_TEST_UNSIGNED("AUTHRELAY_TEST_STOP_DEADLINE", STOP_DEADLINE);
 }
 
 static void
@@ -107,15 +100,16 @@ stop_thread(void *arg)
         nap();
         clock_gettime(CLOCK_MONOTONIC, &now);
     } while (now.tv_sec - seen.tv_sec < (time_t)deadline);
-    ar_stop_overdue(deadline); /* returns when main is finishing */
+    overdue_action(deadline); /* returns when main is finishing */
     return NULL;
 }
 
 int
-ar_stop_start(const char *sock)
+ar_stop_start(const char *sock, void (*overdue)(unsigned seconds))
 {
     pthread_t t;
     sockspec = sock;
+    overdue_action = overdue;
     /* never joined: it ends with the process, or after the deadline */
     if (pthread_create(&t, NULL, stop_thread, NULL) != 0)
         return -1;

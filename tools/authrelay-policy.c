@@ -39,30 +39,6 @@ usage(FILE *f)
           f);
 }
 
-void
-ar_tool_print_diags(const struct ar_diags *d)
-{
-    char buf[1400];
-    for (size_t i = 0; i < d->n; i++) {
-        ar_diag_format(&d->v[i], buf, sizeof(buf));
-        fprintf(stderr, "%s\n", buf);
-    }
-    if (d->oom)
-        fprintf(stderr, "out of memory\n");
-}
-
-struct ar_policy *
-ar_tool_load(const char *path, int64_t today, bool show_warnings)
-{
-    struct ar_diags d;
-    ar_diags_init(&d);
-    struct ar_policy *p = ar_policy_load(path, today, &d);
-    if (p == NULL || show_warnings)
-        ar_tool_print_diags(&d);
-    ar_diags_free(&d);
-    return p;
-}
-
 /* ---- lint -----------------------------------------------------------------
  */
 

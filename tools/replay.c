@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "decide.h"
 #include "logline.h"
 #include "policy.h"
 #include "tool.h"
@@ -123,14 +124,6 @@ line_day(struct replay *rp, const struct ar_logline *l)
     return t >= 0 ? (int64_t)t / 86400 : -(((int64_t)-t + 86399) / 86400);
 }
 
-static const char *
-reported_word(enum ar_decision d)
-{
-    return d == AR_ACCEPT   ? "would-permit"
-           : d == AR_REJECT ? "would-reject"
-                            : "would-tempfail";
-}
-
 static void
 replay_line(struct replay *rp, char *line, size_t len)
 {
@@ -166,7 +159,7 @@ replay_line(struct replay *rp, char *line, size_t len)
             if (strcmp(v.dry[k].rule, l.rule) == 0) {
                 d = v.dry[k].decision;
                 rule = v.dry[k].rule;
-                word = reported_word(d);
+                word = ar_decision_word(d, true);
                 break;
             }
     if (d == l.decision && strcmp(rule, l.rule) == 0)

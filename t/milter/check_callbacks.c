@@ -19,8 +19,6 @@
 #include "policies.h"
 #include "policy.h"
 
-struct ar_daemon ar_d; /* main.c's */
-
 /* ---- the policies -------------------------------------------------------- */
 
 enum pol {
@@ -130,7 +128,6 @@ fresh_daemon(void)
 {
     atomic_store(&ar_d.warned_mail_macros, false);
     atomic_store(&ar_d.warned_resolve, false);
-    atomic_store(&ar_d.warned_rcpt_mailer, false);
 }
 
 static void
@@ -206,10 +203,13 @@ static const char *const r_qid[] = {"i", "QE5", NULL};
     "553 5.7.1 Sender address rejected: not owned by user alice@example.com"
 #define STRANGER "host.stranger.test", "192.0.2.99", c_ok, "h"
 #define AS_STRANGER " client=host.stranger.test[192.0.2.99] auth=-"
-/* the decision line of the stranger's unauthenticated MAIL */
-#define LINE(qid, to, decision, rule, from)                                    \
+/* the decision line of the stranger's unauthenticated MAIL, its HELO,
+ * verified name and (LINE_T: another or no) {rcpt_mailer} at the end */
+#define LINE_T(qid, to, decision, rule, from, tail)                            \
     qid ": rcpt=" to " decision=" decision " rule=" rule AS_STRANGER           \
-        " from=" from "\n"
+        " from=" from " helo=h resolve=ok" tail "\n"
+#define LINE(qid, to, decision, rule, from)                                    \
+    LINE_T(qid, to, decision, rule, from, " mailer=esmtp")
 #define A_R "<a@remote.test>", m_plain /* MAIL from a@remote.test */
 #define B_R "<b@remote.test>", r_esmtp /* RCPT to b@remote.test */
 #define NR SMFIS_NOREPLY
@@ -248,13 +248,14 @@ static const struct row rows[] = {
           "<a@remote.test>")},
     {"queue id at RCPT", P_ENFORCE, P_NONE, F_NONE, STRANGER, A_R,
      "<b@remote.test>", r_qid, NR, REJ, RELAY_TEXT,
-     LINE("QE5", "<b@remote.test>", "reject", "default", "<a@remote.test>")},
+     LINE_T("QE5", "<b@remote.test>", "reject", "default", "<a@remote.test>",
+            "")},
     /* logins */
     {"authenticated", P_ENFORCE, P_NONE, F_NONE, STRANGER,
      "<alice@example.com>", m_alice, "<user@remote.test>", NULL, NR, CONT, NULL,
      "NOQUEUE: rcpt=<user@remote.test> decision=accept rule=authenticated "
      "client=host.stranger.test[192.0.2.99] auth=alice@example.com "
-     "from=<alice@example.com>\n"},
+     "from=<alice@example.com> helo=h resolve=ok\n"},
     {"empty login", P_ENFORCE, P_NONE, F_NONE, STRANGER, "<a@remote.test>",
      m_empty_auth, B_R, NR, REJ, RELAY_TEXT,
      LINE("NOQUEUE", "<b@remote.test>", "reject", "default",
@@ -263,83 +264,98 @@ static const struct row rows[] = {
      "<d1@remote.test>", r_carol, NR, CONT, NULL,
      "QC3: rcpt=<d1@remote.test> decision=accept rule=authenticated "
      "client=host.stranger.test[192.0.2.99] auth=carol "
-     "from=<a@remote.test>\n"},
+     "from=<a@remote.test> helo=h resolve=ok\n"},
     /* trusted networks */
     {"trusted IPv4", P_ENFORCE, P_NONE, F_NONE, "mx.inside.test", "10.1.2.3",
      c_ok, "mx", A_R, B_R, NR, CONT, NULL,
      "NOQUEUE: rcpt=<b@remote.test> decision=accept rule=trusted-network "
-     "client=mx.inside.test[10.1.2.3] auth=- from=<a@remote.test>\n"},
+     "client=mx.inside.test[10.1.2.3] auth=- from=<a@remote.test> helo=mx "
+     "resolve=ok mailer=esmtp\n"},
     {"trusted IPv6", P_ENFORCE, P_NONE, F_NONE, "mx6.inside.test",
      "2001:db8:10::7", c_ok, "mx6", A_R, B_R, NR, CONT, NULL,
      "NOQUEUE: rcpt=<b@remote.test> decision=accept rule=trusted-network "
-     "client=mx6.inside.test[2001:db8:10::7] auth=- from=<a@remote.test>\n"},
+     "client=mx6.inside.test[2001:db8:10::7] auth=- from=<a@remote.test> "
+     "helo=mx6 resolve=ok mailer=esmtp\n"},
     {"trusted, IPv4-mapped", P_ENFORCE, P_NONE, F_NONE, "mapped.inside.test",
      "::ffff:10.9.9.9", c_ok, "m", A_R, B_R, NR, CONT, NULL,
      "NOQUEUE: rcpt=<b@remote.test> decision=accept rule=trusted-network "
-     "client=mapped.inside.test[10.9.9.9] auth=- from=<a@remote.test>\n"},
+     "client=mapped.inside.test[10.9.9.9] auth=- from=<a@remote.test> helo=m "
+     "resolve=ok mailer=esmtp\n"},
     {"IPv6 stranger", P_ENFORCE, P_NONE, F_NONE, "v6.test", "2001:db8:99::1",
      c_ok, "v6", A_R, B_R, NR, REJ, RELAY_TEXT,
      "NOQUEUE: rcpt=<b@remote.test> decision=reject rule=default "
-     "client=v6.test[2001:db8:99::1] auth=- from=<a@remote.test>\n"},
+     "client=v6.test[2001:db8:99::1] auth=- from=<a@remote.test> helo=v6 "
+     "resolve=ok mailer=esmtp\n"},
     /* each kind of exception */
     {"hostname, verified", P_ENFORCE, P_NONE, F_NONE, "dial-7.isp.test",
      "192.0.2.7", c_ok, "dial-7", A_R, B_R, NR, REJ, ISP_TEXT,
      "NOQUEUE: rcpt=<b@remote.test> decision=reject rule=isp "
-     "client=dial-7.isp.test[192.0.2.7] auth=- from=<a@remote.test>\n"},
+     "client=dial-7.isp.test[192.0.2.7] auth=- from=<a@remote.test> "
+     "helo=dial-7 resolve=ok mailer=esmtp\n"},
     {"hostname, forged", P_ENFORCE, P_NONE, F_NONE, "dial-7.isp.test",
      "192.0.2.7", c_forged, "dial-7", A_R, B_R, NR, REJ, RELAY_TEXT,
      "NOQUEUE: rcpt=<b@remote.test> decision=reject rule=default "
-     "client=dial-7.isp.test[192.0.2.7] auth=- from=<a@remote.test>\n"},
+     "client=dial-7.isp.test[192.0.2.7] auth=- from=<a@remote.test> "
+     "helo=dial-7 resolve=no mailer=esmtp\n"},
     {"hostname from Postfix", P_ENFORCE, P_NONE, F_NONE, "dial-7.isp.test",
      "192.0.2.7", c_postfix, "dial-7", A_R, B_R, NR, REJ, ISP_TEXT,
      "NOQUEUE: rcpt=<b@remote.test> decision=reject rule=isp "
-     "client=dial-7.isp.test[192.0.2.7] auth=- from=<a@remote.test>\n"},
+     "client=dial-7.isp.test[192.0.2.7] auth=- from=<a@remote.test> "
+     "helo=dial-7 resolve=ok mailer=esmtp\n"},
     {"no hostname from Postfix", P_ENFORCE, P_NONE, F_NONE, "unknown",
      "192.0.2.7", c_postfix, "dial", A_R, B_R, NR, REJ, RELAY_TEXT,
      "NOQUEUE: rcpt=<b@remote.test> decision=reject rule=default "
-     "client=unknown[192.0.2.7] auth=- from=<a@remote.test>\n"},
+     "client=unknown[192.0.2.7] auth=- from=<a@remote.test> helo=dial "
+     "resolve=no mailer=esmtp\n"},
     {"network and helo", P_ENFORCE, P_NONE, F_NONE, "b.test", "192.0.2.50",
      c_ok, "busy.test", A_R, B_R, NR, TEMP, "451 4.7.1 Try later",
      "NOQUEUE: rcpt=<b@remote.test> decision=tempfail rule=busy "
-     "client=b.test[192.0.2.50] auth=- from=<a@remote.test>\n"},
+     "client=b.test[192.0.2.50] auth=- from=<a@remote.test> helo=busy.test "
+     "resolve=ok mailer=esmtp\n"},
     {"network, another helo", P_ENFORCE, P_NONE, F_NONE, "b.test", "192.0.2.50",
      c_ok, "idle.test", A_R, B_R, NR, REJ, RELAY_TEXT,
      "NOQUEUE: rcpt=<b@remote.test> decision=reject rule=default "
-     "client=b.test[192.0.2.50] auth=- from=<a@remote.test>\n"},
+     "client=b.test[192.0.2.50] auth=- from=<a@remote.test> helo=idle.test "
+     "resolve=ok mailer=esmtp\n"},
     {"network and local sender", P_ENFORCE, P_NONE, F_NONE, "r.test",
      "198.51.100.9", c_ok, "r", "<bob@example.com>", m_plain, B_R, NR, CONT,
      NULL,
      "NOQUEUE: rcpt=<b@remote.test> decision=accept rule=relays "
-     "client=r.test[198.51.100.9] auth=- from=<bob@example.com>\n"},
+     "client=r.test[198.51.100.9] auth=- from=<bob@example.com> helo=r "
+     "resolve=ok mailer=esmtp\n"},
     {"network, sender not local", P_ENFORCE, P_NONE, F_NONE, "r.test",
      "198.51.100.9", c_ok, "r", "<bob@elsewhere.test>", m_plain, B_R, NR, REJ,
      RELAY_TEXT,
      "NOQUEUE: rcpt=<b@remote.test> decision=reject rule=default "
-     "client=r.test[198.51.100.9] auth=- from=<bob@elsewhere.test>\n"},
+     "client=r.test[198.51.100.9] auth=- from=<bob@elsewhere.test> helo=r "
+     "resolve=ok mailer=esmtp\n"},
     {"network and local sender, IPv6", P_ENFORCE, P_NONE, F_NONE, "r6.test",
      "2001:db8:a01::9", c_ok, "r6", "<bob@x.example.com>", m_plain, B_R, NR,
      CONT, NULL,
      "NOQUEUE: rcpt=<b@remote.test> decision=accept rule=relays "
-     "client=r6.test[2001:db8:a01::9] auth=- from=<bob@x.example.com>\n"},
+     "client=r6.test[2001:db8:a01::9] auth=- from=<bob@x.example.com> helo=r6 "
+     "resolve=ok mailer=esmtp\n"},
     {"network and sender domain", P_ENFORCE, P_NONE, F_NONE, "exch.acme.test",
      "203.0.113.25", c_ok, "exch", "<ceo@acme.test>", m_plain, B_R, NR, CONT,
      NULL,
      "NOQUEUE: rcpt=<b@remote.test> decision=accept rule=exchange "
-     "client=exch.acme.test[203.0.113.25] auth=- from=<ceo@acme.test>\n"},
+     "client=exch.acme.test[203.0.113.25] auth=- from=<ceo@acme.test> "
+     "helo=exch resolve=ok mailer=esmtp\n"},
     {"network, another sender domain", P_ENFORCE, P_NONE, F_NONE,
      "exch.acme.test", "203.0.113.25", c_ok, "exch", "<ceo@other.test>",
      m_plain, B_R, NR, REJ, RELAY_TEXT,
      "NOQUEUE: rcpt=<b@remote.test> decision=reject rule=default "
-     "client=exch.acme.test[203.0.113.25] auth=- from=<ceo@other.test>\n"},
+     "client=exch.acme.test[203.0.113.25] auth=- from=<ceo@other.test> "
+     "helo=exch resolve=ok mailer=esmtp\n"},
     /* relay.remote_mailers */
     {"remote mailer", P_MAILERS, P_NONE, F_NONE, STRANGER, A_R,
      "<user@example.com>", r_smtp, NR, REJ, RELAY_TEXT,
-     LINE("NOQUEUE", "<user@example.com>", "reject", "default",
-          "<a@remote.test>")},
+     LINE_T("NOQUEUE", "<user@example.com>", "reject", "default",
+            "<a@remote.test>", " mailer=smtp")},
     {"remote mailer, other case", P_MAILERS, P_NONE, F_NONE, STRANGER, A_R,
      "<user@example.com>", r_relay, NR, REJ, RELAY_TEXT,
-     LINE("NOQUEUE", "<user@example.com>", "reject", "default",
-          "<a@remote.test>")},
+     LINE_T("NOQUEUE", "<user@example.com>", "reject", "default",
+            "<a@remote.test>", " mailer=relay")},
     {"local mailer", P_MAILERS, P_NONE, F_NONE, STRANGER, A_R,
      "<user@example.com>", r_esmtp, NR, CONT, NULL,
      LINE("NOQUEUE", "<user@example.com>", "accept", "local",
@@ -356,20 +372,25 @@ static const struct row rows[] = {
     {"report mode, tempfail", P_REPORT, P_NONE, F_NONE, "b.test", "192.0.2.50",
      c_ok, "busy.test", A_R, B_R, NR, CONT, NULL,
      "NOQUEUE: rcpt=<b@remote.test> decision=would-tempfail rule=busy "
-     "client=b.test[192.0.2.50] auth=- from=<a@remote.test>\n"},
+     "client=b.test[192.0.2.50] auth=- from=<a@remote.test> helo=busy.test "
+     "resolve=ok mailer=esmtp\n"},
     {"dry run over a reject", P_SL_OFF, P_NONE, F_NONE, "x.test", "192.0.2.7",
      c_ok, "x", A_R, B_R, NR, REJ, "554 5.7.1 Relay access denied",
      "NOQUEUE: rcpt=<b@remote.test> decision=would-permit rule=staged "
-     "client=x.test[192.0.2.7] auth=- from=<a@remote.test>\n"
+     "client=x.test[192.0.2.7] auth=- from=<a@remote.test> helo=x resolve=ok "
+     "mailer=esmtp\n"
      "NOQUEUE: rcpt=<b@remote.test> decision=reject rule=isp "
-     "client=x.test[192.0.2.7] auth=- from=<a@remote.test>\n"},
+     "client=x.test[192.0.2.7] auth=- from=<a@remote.test> helo=x resolve=ok "
+     "mailer=esmtp\n"},
     {"dry run over the default", P_SL_OFF, P_NONE, F_NONE, "y.test",
      "192.0.2.200", c_ok, "y", A_R, B_R, NR, REJ,
      "554 5.7.1 Relay access denied",
      "NOQUEUE: rcpt=<b@remote.test> decision=would-permit rule=staged "
-     "client=y.test[192.0.2.200] auth=- from=<a@remote.test>\n"
+     "client=y.test[192.0.2.200] auth=- from=<a@remote.test> helo=y resolve=ok "
+     "mailer=esmtp\n"
      "NOQUEUE: rcpt=<b@remote.test> decision=reject rule=default "
-     "client=y.test[192.0.2.200] auth=- from=<a@remote.test>\n"},
+     "client=y.test[192.0.2.200] auth=- from=<a@remote.test> helo=y resolve=ok "
+     "mailer=esmtp\n"},
     /* sender_login */
     {"sender-login refused", P_SL_ENFORCE, P_NONE, F_NONE, STRANGER,
      "<bob@example.com>", m_alice, NULL, NULL, REJ, NO_ANSWER, SL_TEXT,
@@ -380,7 +401,7 @@ static const struct row rows[] = {
      NULL,
      "NOQUEUE: rcpt=<x@remote.test> decision=accept rule=authenticated "
      "client=host.stranger.test[192.0.2.99] auth=alice@example.com "
-     "from=<alice@example.com>\n"},
+     "from=<alice@example.com> helo=h resolve=ok mailer=esmtp\n"},
     {"sender-login, mapped domain", P_SL_ENFORCE, P_NONE, F_NONE, STRANGER,
      "<anyone@example.org>", m_alice, NULL, NULL, CONT, NO_ANSWER, NULL, ""},
     {"sender-login reported", P_SL_REPORT, P_NONE, F_NONE, STRANGER,
@@ -390,7 +411,7 @@ static const struct row rows[] = {
      "auth=alice@example.com\n"
      "NOQUEUE: rcpt=<x@remote.test> decision=accept rule=authenticated "
      "client=host.stranger.test[192.0.2.99] auth=alice@example.com "
-     "from=<bob@example.com>\n"},
+     "from=<bob@example.com> helo=h resolve=ok mailer=esmtp\n"},
     {"sender-login refused at RCPT (MAIL unanswered)", P_ENFORCE, P_SL_ENFORCE,
      F_NONE, STRANGER, "<bob@example.com>", m_alice, B_R, NR, REJ, SL_TEXT,
      "NOQUEUE: from=<bob@example.com> decision=reject rule=sender-login "
@@ -408,7 +429,8 @@ static const struct row rows[] = {
      "milter_macro_defaults); Sendmail: confMILTER_MACROS_ENVFROM must "
      "include {auth_authen}\n"
      "NOQUEUE: rcpt=<b@remote.test> decision=reject rule=default "
-     "client=host.test[192.0.2.99] auth=- from=<a@remote.test>\n"},
+     "client=host.test[192.0.2.99] auth=- from=<a@remote.test> helo=h "
+     "resolve=no\n"},
     /* internal errors: milter.on_error */
     {"no connection state: tempfail", P_ENFORCE, P_NONE, F_NO_PRIV, STRANGER,
      A_R, B_R, TEMP, TEMP, TEMPFAIL_TEXT,
@@ -535,13 +557,16 @@ START_TEST(test_queue_id_noqueue_then_known)
                      SMFIS_REJECT);
     ck_assert_int_eq(step(&ctx, FAKE_RCPT, "<f3@remote.test>", r_esmtp),
                      SMFIS_REJECT);
-    ck_assert_str_eq(fake_log(),
-                     LINE("NOQUEUE", "<f1@example.com>", "accept", "local",
-                          "<a@remote.test>")
-                         LINE("QE5", "<f2@remote.test>", "reject", "default",
-                              "<a@remote.test>")
-                             LINE("QE5", "<f3@remote.test>", "reject",
-                                  "default", "<a@remote.test>"));
+    /* no HELO on this connection: no helo= field; no {rcpt_mailer}
+     * with f2: no mailer= */
+    ck_assert_str_eq(
+        fake_log(),
+        "NOQUEUE: rcpt=<f1@example.com> decision=accept rule=local" AS_STRANGER
+        " from=<a@remote.test> resolve=ok mailer=esmtp\n"
+        "QE5: rcpt=<f2@remote.test> decision=reject rule=default" AS_STRANGER
+        " from=<a@remote.test> resolve=ok\n"
+        "QE5: rcpt=<f3@remote.test> decision=reject rule=default" AS_STRANGER
+        " from=<a@remote.test> resolve=ok mailer=esmtp\n");
     close_conn(&ctx);
 }
 END_TEST

@@ -197,7 +197,7 @@ START_TEST(test_log_long_fields)
         done(&m);
         snprintf(want, sizeof(want),
                  "%s: rcpt=%s decision=%s client=%s[192.0.2.99] auth=%s "
-                 "from=%s\n",
+                 "from=%s helo=host.stranger.test resolve=ok\n",
                  k->qid ? cut(qid, cq) : "NOQUEUE",
                  k->rcpt ? cut(to, ct) : "<b@remote.test>",
                  k->login ? "accept rule=authenticated" : "reject rule=default",
@@ -270,14 +270,15 @@ START_TEST(test_syslog)
     k.stop = 1;
     pthread_join(k.t, NULL);
 
-    char want[200];
+    char want[256];
     const char *text = k.text ? k.text : "";
     for (int n = 0; n < SESSIONS * TXNS; n++) {
         snprintf(want, sizeof(want),
                  " authrelay[%ld]: NOQUEUE: rcpt=<u%d@example.com> "
                  "decision=accept rule=local "
                  "client=host.stranger.test[192.0.2.99] auth=- "
-                 "from=<a@remote.test>\n",
+                 "from=<a@remote.test> helo=host.stranger.test resolve=ok "
+                 "mailer=esmtp\n",
                  (long)pid, n);
         ck_assert_msg(count_in(text, want) == 1, "%d times in syslog: %s",
                       count_in(text, want), want);
@@ -531,7 +532,8 @@ START_TEST(test_journal)
         snprintf(want, sizeof(want),
                  "\n<6>NOQUEUE: rcpt=<u%d@example.com> decision=accept "
                  "rule=local client=host.stranger.test[192.0.2.99] auth=- "
-                 "from=<a@remote.test>\n",
+                 "from=<a@remote.test> helo=host.stranger.test resolve=ok "
+                 "mailer=esmtp\n",
                  n);
         ck_assert_msg(journal_count(&j, pid, want) == 1, "not once: %s", want);
         snprintf(want, sizeof(want), "rcpt=<r%d@remote.test> decision=reject",

@@ -170,3 +170,13 @@ ar_log_parts(int prio, const struct ar_log_part *p, size_t n)
     line[k] = '\0';
     ar_log(prio, "%s", line);
 }
+
+/* libmilter's reader of its stop flag (metrics.c's thread asks): no
+ * stop in these tests */
+int mi_stop(void);
+
+int
+mi_stop(void)
+{
+    return 0;
+}

@@ -2,7 +2,8 @@
  * miltercheck - ask a running authrelay-milter about recipients, as an
  * MTA would: one session over the real socket, one line per recipient.
  * usage: miltercheck -s SOCKET [-a ADDR] [-n NAME] [-l LOGIN] [-f FROM]
- *                    RCPT...
+ *                    [-H HELO] [-r RESOLVE] [-m MAILER] RCPT...
+ * HELO defaults to NAME, {client_resolve} to OK; -m sends {rcpt_mailer}.
  * Prints "RCPT continue" or "RCPT CODE XCODE TEXT"; exit 0 when every
  * step got an answer, 1 otherwise.
  */
@@ -16,9 +17,10 @@ int
 main(int argc, char **argv)
 {
     const char *sock = NULL, *addr = "192.0.2.99", *name = "client.test",
-               *login = NULL, *from = "<sender@remote.test>";
+               *login = NULL, *from = "<sender@remote.test>", *helo = NULL,
+               *resolve = "OK", *mailer = NULL;
     int c;
-    while ((c = getopt(argc, argv, "s:a:n:l:f:")) != -1) {
+    while ((c = getopt(argc, argv, "s:a:n:l:f:H:r:m:")) != -1) {
         switch (c) {
         case 's':
             sock = optarg;
@@ -35,6 +37,15 @@ main(int argc, char **argv)
         case 'f':
             from = optarg;
             break;
+        case 'H':
+            helo = optarg;
+            break;
+        case 'r':
+            resolve = optarg;
+            break;
+        case 'm':
+            mailer = optarg;
+            break;
         default:
             sock = NULL;
             optind = argc;
@@ -42,7 +53,8 @@ main(int argc, char **argv)
     }
     if (sock == NULL || optind == argc) {
         fprintf(stderr, "usage: miltercheck -s SOCKET [-a ADDR] [-n NAME] "
-                        "[-l LOGIN] [-f FROM] RCPT...\n");
+                        "[-l LOGIN] [-f FROM] [-H HELO] [-r RESOLVE] "
+                        "[-m MAILER] RCPT...\n");
         return 64;
     }
     struct mc m;
@@ -51,10 +63,10 @@ main(int argc, char **argv)
         fprintf(stderr, "miltercheck: no milter answers on %s\n", sock);
         return 1;
     }
-    mc_macros(&m, 'C', "{client_resolve}", "OK", "j", "miltercheck", NULL);
+    mc_macros(&m, 'C', "{client_resolve}", resolve, "j", "miltercheck", NULL);
     if (mc_connect(&m, name, strchr(addr, ':') ? '6' : '4', addr, &r) < 0)
         return 1;
-    mc_helo(&m, name, &r);
+    mc_helo(&m, helo ? helo : name, &r);
     if (login)
         mc_macros(&m, 'M', "{auth_authen}", login, "{auth_type}", "PLAIN",
                   "{mail_addr}", from, NULL);
@@ -67,6 +79,8 @@ main(int argc, char **argv)
         return 0;
     }
     for (int i = optind; i < argc; i++) {
+        if (mailer)
+            mc_macros(&m, 'R', "{rcpt_mailer}", mailer, NULL);
         if (mc_rcpt(&m, argv[i], &r) < 0)
             return 1;
         printf("%s %s\n", argv[i], r.cmd == 'c' ? "continue" : r.text);

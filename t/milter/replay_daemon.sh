@@ -74,5 +74,43 @@ NOQUEUE <j%remote.test@example.com> would-permit rule=trial -> reject rule=defau
 1 default -> earthlink" \
     "$TOOL" replay -c "$POL" "$TMP/log"
 
+# The inputs the decision line carries at its end (helo=, resolve=,
+# mailer=): a helo rule, an unverified client name and remote_mailers
+# decide through the daemon, and replay the same. (Before the daemon
+# logged them, each of these three lines replayed as a change.)
+cat >"$TMP/inputs.conf" <<'EOF'
+version = 1;
+relay = {
+  local_domains = [ "example.com" ];
+  remote_mailers = [ "smtp" ];
+};
+exceptions = (
+  { name = "busy-helo";
+    match = { client_networks = [ "192.0.2.0/24" ]; helo = [ "busy.test" ]; };
+    action = "tempfail";
+    reply = { code = "451"; xcode = "4.7.1"; text = "Busy, try later"; }; },
+  { name = "partner"; match = { client_hostnames = [ ".partner.test" ]; };
+    action = "permit"; }
+);
+EOF
+: >"$TMP/log"
+"$MILTER" -f -c "$TMP/inputs.conf" -p "unix:$TMP/sock" -P "$TMP/pid" -u root 2>>"$TMP/log" &
+pid=$!
+for _ in $(seq 100); do [ -S "$TMP/sock" ] && break; sleep 0.05; done
+check "helo rule through the daemon" 0 "<a@remote.test> 451 4.7.1 Busy, try later" \
+    "$MC" -s "unix:$TMP/sock" -a 192.0.2.5 -n mx.busy.test -H busy.test '<a@remote.test>'
+check "unverified partner name through the daemon" 0 "<b@remote.test> 554 5.7.1 Relay access denied" \
+    "$MC" -s "unix:$TMP/sock" -a 198.51.100.9 -n mx.partner.test -r FAIL '<b@remote.test>'
+check "remote mailer through the daemon" 0 "<c@example.com> 554 5.7.1 Relay access denied" \
+    "$MC" -s "unix:$TMP/sock" -a 198.51.100.8 -n other.test -m smtp '<c@example.com>'
+kill "$pid"
+wait "$pid"
+pid=
+check "helo=, resolve=, mailer= logged" 0 "3" \
+    grep -c ' helo=[^ ]* resolve=[a-z]*' "$TMP/log"
+check "helo rule, unverified name, remote mailer: nothing changes" 0 \
+    "3 recipients replayed, 0 changed, 0 lines skipped" \
+    "$TOOL" replay -c "$TMP/inputs.conf" "$TMP/log"
+
 echo "$runs checks, $fails failed"
 [ "$fails" = 0 ]

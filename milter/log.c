@@ -86,6 +86,32 @@ journal_is_stderr(void)
            (unsigned long long)st.st_ino == ino;
 }
 
+/* Where stderr lines go, and how, so that no write of them can wait: a
+ * stderr that a slow reader holds (a pipe to a logger, a terminal on
+ * hold) would otherwise stop every session thread in write(), and a stop
+ * after them. A socket is written with MSG_DONTWAIT; anything else
+ * through a descriptor of our own opened on it with O_NONBLOCK (not
+ * fd 2's own file description, which others share). A line it does not
+ * take at once is dropped and counted, as one syslog does not take. */
+static int err_fd = 2;
+static bool err_is_socket;
+
+static void
+open_stderr(void)
+{
+    struct stat st;
+    if (fstat(2, &st) < 0)
+        return;
+    if (S_ISSOCK(st.st_mode)) {
+        err_is_socket = true;
+        return;
+    }
+    int f = open("/proc/self/fd/2",
+                 O_WRONLY | O_APPEND | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    if (f >= 0)
+        err_fd = f;
+}
+
 void
 ar_log_open(int foreground)
 {
@@ -93,6 +119,8 @@ ar_log_open(int foreground)
     pthread_once(&once, init_pid);
     to_stderr = foreground;
     stderr_is_journal = foreground && journal_is_stderr();
+    if (foreground)
+        open_stderr();
     reconnect();
 }
 
@@ -104,10 +132,14 @@ static atomic_ullong dropped;   /* since the start */
 static unsigned long long told; /* of them, how many a line has told */
 static pthread_mutex_t told_lock = PTHREAD_MUTEX_INITIALIZER;
 
+/* stderr's own drops (write_stderr): in the metric, not told in a line,
+ * which stderr would not take either */
+static atomic_ullong err_dropped;
+
 unsigned long long
 ar_log_dropped(void)
 {
-    return atomic_load(&dropped);
+    return atomic_load(&dropped) + atomic_load(&err_dropped);
 }
 
 /* one line to /dev/log now, never waiting: SENT; FULL when syslog does
@@ -137,8 +169,15 @@ write_stderr(const char *msg, size_t len)
     int n = snprintf(prefix, sizeof(prefix), "%s[%ld]: ", IDENT, (long)pid);
     struct iovec iov[3] = {
         {prefix, (size_t)n}, {(char *)msg, len}, {(char *)"\n", 1}};
-    ssize_t w = writev(2, iov, 3);
-    (void)w;
+    ssize_t w;
+    if (err_is_socket) {
+        struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 3};
+        w = sendmsg(2, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+    } else {
+        w = writev(err_fd, iov, 3);
+    }
+    if (w < 0 && ar_log_would_wait(errno))
+        atomic_fetch_add(&err_dropped, 1);
 }
 
 /* ---- the writer thread --------------------------------------------------

@@ -619,6 +619,50 @@ END_TEST
 
 const char harness_name[] = "daemon_logging";
 
+/* In the foreground with stderr a pipe that nobody reads (a logger that
+ * hangs, a terminal on hold): decisions go on, lines stderr does not
+ * take are dropped, and a stop ends. The old writev() to fd 2 stopped
+ * every session thread once the pipe was full, and the stop after them. */
+START_TEST(test_stderr_stalled)
+{
+    stop_daemon();
+    int p[2];
+    ck_assert_int_eq(pipe(p), 0);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        int null = open("/dev/null", O_RDWR);
+        dup2(p[1], 2);
+        dup2(null, 1);
+        close(p[0]);
+        execl(AR_MILTER_BIN, AR_MILTER_BIN, "-f", "-u", "root", "-c", policy,
+              "-p", sockspec, "-P", pidfile, (char *)NULL);
+        _exit(127);
+    }
+    close(p[1]);
+    for (int i = 0; i < 500 && !answers(); i++)
+        usleep(10000);
+    ck_assert_msg(answers(), "the daemon does not answer");
+    /* a pipe holds 64 kB: some 400 lines; 1,200 are logged */
+    for (int n = 0; n < 600; n++) {
+        char local[64];
+        snprintf(local, sizeof(local), "<u%d@example.com>", n);
+        expect(local, "c", "<r@remote.test>", RELAY_TEXT, NULL);
+    }
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    kill(pid, SIGTERM);
+    int rc = wait_exit(pid);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    if (rc < 0)
+        kill(pid, SIGKILL), waitpid(pid, NULL, 0);
+    close(p[0]);
+    ck_assert_msg(rc == 0, "exit status %d after SIGTERM", rc);
+    ck_assert_msg(t1.tv_sec - t0.tv_sec < 10, "the stop took %ld s",
+                  (long)(t1.tv_sec - t0.tv_sec));
+}
+END_TEST
+
 void
 harness_add_tests(TCase *tc)
 {
@@ -629,4 +673,5 @@ harness_add_tests(TCase *tc)
     tcase_add_test(tc, test_syslog_stalled);
     tcase_add_test(tc, test_journal);
     tcase_add_test(tc, test_journal_stalled);
+    tcase_add_test(tc, test_stderr_stalled);
 }

@@ -2,9 +2,9 @@
  * authrelay-milter - enforce authenticated relay for Postfix and Sendmail.
  *
  * main() owns start-up and shut-down: flags, the first policy load, the
- * socket, privileges, the pidfile and the signal mask. See authrelay-milter(8) for
- * the flags and exit codes: 78 bad policy or unknown user, 64 bad flags,
- * 71 socket (or other system) trouble, 0 after an orderly stop.
+ * socket, privileges, the pidfile and the signal mask. See authrelay-milter(8)
+ * for the flags and exit codes: 78 bad policy or unknown user, 64 bad flags, 71
+ * socket (or other system) trouble, 0 after an orderly stop.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -350,6 +350,8 @@ finish(int status, bool libmilter_done)
         for (;;)
             pause();
     ar_log(LOG_INFO, "authrelay-milter stopping");
+    /* tests only: the end of a stop held (a hung file system) */
+    AR_TEST_STALL("AUTHRELAY_TEST_STALL_FINISH");
     if (stop_pidfile && unlink(stop_pidfile) < 0 && errno != ENOENT)
         ar_log(LOG_WARNING, "cannot remove pidfile %s: %m", stop_pidfile);
     if (stop_socket && unlink(stop_socket) < 0 && errno != ENOENT)

@@ -8,7 +8,9 @@
  * not.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <netdb.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -16,6 +18,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -31,38 +34,59 @@
  */
 extern int mi_stop(void);
 
-static const char *sockspec;
 static void (*overdue_action)(unsigned seconds);
 
+/* where to poke, worked out at start: a stop must not wait on a name
+ * look-up (inet:PORT@NAME) */
+static struct sockaddr_storage poke_addr;
+static socklen_t poke_len; /* 0: nowhere */
+
 static void
-poke_listener(void)
+poke_prepare(const char *sockspec)
 {
     struct ar_sockspec s;
-    int fd = -1;
     if (ar_sockspec_parse(sockspec, &s) < 0)
         return; /* libmilter would not have opened it */
     if (s.family == AR_SOCK_UNIX) {
-        struct sockaddr_un sun = {.sun_family = AF_UNIX};
-        snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", s.path);
-        if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) >= 0)
-            connect(fd, (struct sockaddr *)&sun, sizeof(sun));
-    } else {
-        /* no host, or the wildcard address, means all: loopback */
-        bool v6 = s.family == AR_SOCK_INET6;
-        const char *host =
-            s.host[0] && strcmp(s.host, "0.0.0.0") && strcmp(s.host, "::")
-                ? s.host
-                : (v6 ? "::1" : "127.0.0.1");
-        struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai;
-        hints.ai_family = v6 ? AF_INET6 : AF_INET;
-        if (getaddrinfo(host, s.port, &hints, &ai) == 0) {
-            if ((fd = socket(ai->ai_family, SOCK_STREAM, 0)) >= 0)
-                connect(fd, ai->ai_addr, ai->ai_addrlen);
-            freeaddrinfo(ai);
-        }
+        struct sockaddr_un *sun = (struct sockaddr_un *)&poke_addr;
+        sun->sun_family = AF_UNIX;
+        snprintf(sun->sun_path, sizeof(sun->sun_path), "%s", s.path);
+        poke_len = sizeof(*sun);
+        return;
     }
-    if (fd >= 0)
-        close(fd);
+    /* no host, or the wildcard address, means all: loopback */
+    bool v6 = s.family == AR_SOCK_INET6;
+    const char *host =
+        s.host[0] && strcmp(s.host, "0.0.0.0") && strcmp(s.host, "::")
+            ? s.host
+            : (v6 ? "::1" : "127.0.0.1");
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai;
+    hints.ai_family = v6 ? AF_INET6 : AF_INET;
+    if (getaddrinfo(host, s.port, &hints, &ai) == 0) {
+        if (ai->ai_addrlen <= sizeof(poke_addr)) {
+            memcpy(&poke_addr, ai->ai_addr, ai->ai_addrlen);
+            poke_len = ai->ai_addrlen;
+        }
+        freeaddrinfo(ai);
+    }
+}
+
+/* one connection to our own socket, never waiting more than 200 ms (a
+ * full backlog, a TCP handshake) */
+static void
+poke_listener(void)
+{
+    if (poke_len == 0)
+        return;
+    int fd = socket(poke_addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    if (fd < 0)
+        return;
+    if (connect(fd, (struct sockaddr *)&poke_addr, poke_len) < 0 &&
+        errno == EINPROGRESS) {
+        struct pollfd p = {.fd = fd, .events = POLLOUT};
+        poll(&p, 1, 200);
+    }
+    close(fd);
 }
 
 /* How long a stop may take: libmilter returns at once (it does not wait
@@ -86,6 +110,32 @@ nap(void)
     nanosleep(&tick, NULL);
 }
 
+/* The last resort: the end of the stop itself (finish() in main.c, the
+ * overdue action's or main's own) can be held too -- an unlink on a
+ * file system that stops answering, a log that cannot be flushed. Some
+ * seconds after the deadline the process ends here whatever holds it,
+ * with no lock taken and nothing logged; status 70 (EX_SOFTWARE): the
+ * pidfile or the socket may be left behind. */
+#define LAST_RESORT 5 /* seconds after the deadline */
+
+static void *
+last_resort(void *arg)
+{
+    (void)arg;
+    struct timespec t = {LAST_RESORT, 0};
+    while (nanosleep(&t, &t) < 0 && errno == EINTR)
+        ;
+    _exit(EX_SOFTWARE);
+}
+
+static void
+start_last_resort(void)
+{
+    pthread_t t;
+    if (pthread_create(&t, NULL, last_resort, NULL) == 0)
+        pthread_detach(t);
+}
+
 static void *
 stop_thread(void *arg)
 {
@@ -100,6 +150,7 @@ stop_thread(void *arg)
         nap();
         clock_gettime(CLOCK_MONOTONIC, &now);
     } while (now.tv_sec - seen.tv_sec < (time_t)deadline);
+    start_last_resort();
     overdue_action(deadline); /* returns when main is finishing */
     return NULL;
 }
@@ -108,7 +159,7 @@ int
 ar_stop_start(const char *sock, void (*overdue)(unsigned seconds))
 {
     pthread_t t;
-    sockspec = sock;
+    poke_prepare(sock);
     overdue_action = overdue;
     /* never joined: it ends with the process, or after the deadline */
     if (pthread_create(&t, NULL, stop_thread, NULL) != 0)

@@ -588,6 +588,31 @@ START_TEST(test_pidfile_hazards)
 }
 END_TEST
 
+/* The end of a stop held itself (an unlink on a file system that stops
+ * answering; simulated): a few seconds after the deadline the process
+ * ends anyway, status 70, whatever holds it. The old stop waited for
+ * ever. */
+START_TEST(test_stop_last_resort)
+{
+    start_stalling("AUTHRELAY_TEST_STALL_FINISH");
+    expect("<b@example.com>", "c", "<b@remote.test>", RELAY_TEXT, NULL);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    kill(daemon_pid, SIGTERM);
+    int rc = wait_exit(daemon_pid);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    if (rc < 0)
+        kill(daemon_pid, SIGKILL), waitpid(daemon_pid, NULL, 0);
+    daemon_pid = 0;
+    ck_assert_msg(rc == 70, "exit status %d after SIGTERM", rc);
+    ck_assert_msg(t1.tv_sec - t0.tv_sec < 15, "the stop took %ld s",
+                  (long)(t1.tv_sec - t0.tv_sec));
+    assert_log("authrelay-milter stopping");
+    unlink(pidfile); /* left behind, as said: not the teardown's business */
+    unlink(sockpath);
+}
+END_TEST
+
 /* libmilter's stop that never returns (its pool teardown race did that
  * under the sanitizers; simulated here): the daemon ends the stop itself
  * at its deadline -- files removed, last lines logged, exit 0. */
@@ -636,6 +661,7 @@ harness_add_tests(TCase *tc)
     tcase_add_test(tc, test_hundred_reloads);
     tcase_add_test(tc, test_unreadable_policy);
     tcase_add_test(tc, test_stop_deadline);
+    tcase_add_test(tc, test_stop_last_resort);
     tcase_add_test(tc, test_stalled_reload_stop);
     tcase_add_test(tc, test_idle_timeout);
     tcase_add_test(tc, test_socket_made_as_user);

@@ -176,11 +176,25 @@ ar_metrics_policy(const char *sha256, double load_seconds)
     pthread_mutex_unlock(&lock);
 }
 
+/* A rule name as a policy spells one ([A-Za-z0-9][A-Za-z0-9._-]*, at
+ * most 200 octets): the only names restored. Whoever could put a file
+ * at the metrics path must not get quotes into the Prometheus file nor
+ * control octets into the log line of SIGUSR2. */
+static bool
+rule_name(const char *r)
+{
+    size_t n = strlen(r);
+    return n > 0 && n <= 200 && r[0] != '.' && r[0] != '-' && r[0] != '_' &&
+           strspn(r, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                     "0123456789._-") == n;
+}
+
 static void
 restore_one(const char *rule, double ts, void *ctx)
 {
     (void)ctx;
-    ar_metrics_matched(rule, (time_t)ts);
+    if (rule_name(rule))
+        ar_metrics_matched(rule, (time_t)ts);
 }
 
 /* The file is ours, written by rename: anything else in its place (a

@@ -292,6 +292,38 @@ START_TEST(test_metrics_zero_at_start)
 }
 END_TEST
 
+/* Last-match times read back at start keep only names a rule can have:
+ * one with a control octet or a quote (from a file someone put there)
+ * reached the Prometheus file and, on SIGUSR2, the log as it was. */
+START_TEST(test_metrics_restored_names)
+{
+    restart_with_metrics();
+    write_file(metrics,
+               "authrelay_rule_last_match_timestamp_seconds{rule=\"isp\"} "
+               "1700000000\n"
+               "authrelay_rule_last_match_timestamp_seconds{rule=\"ev\x1b[0m"
+               "il\"} 1700000000\n"
+               "authrelay_rule_last_match_timestamp_seconds{rule=\"a b\"} "
+               "1700000000\n");
+    start_daemon();
+    assert_log("last-match times restored from");
+    kill(daemon_pid, SIGUSR2);
+    assert_log("metrics: ");
+    assert_log("rule=\"isp\"");
+    ck_assert_int_eq(log_count("ev\x1b"), 0);
+    ck_assert_int_eq(log_count("rule=\"a b\""), 0);
+    char text[8192] = "";
+    FILE *f = fopen(metrics, "r");
+    ck_assert_ptr_nonnull(f);
+    size_t n = fread(text, 1, sizeof(text) - 1, f);
+    text[n] = '\0';
+    fclose(f);
+    ck_assert_ptr_nonnull(strstr(text, "{rule=\"isp\"} 1700000000"));
+    ck_assert_ptr_null(strstr(text, "ev\x1b"));
+    ck_assert_ptr_null(strstr(text, "a b"));
+}
+END_TEST
+
 /* A FIFO at the metrics path at start: the same. (It used to be opened
  * for reading: a start that waits for a writer, SIGTERM blocked.) */
 START_TEST(test_metrics_fifo_at_start)
@@ -353,6 +385,7 @@ harness_add_tests(TCase *tc)
     tcase_add_test(tc, test_out_of_memory);
     tcase_add_test(tc, test_fifo_list_reload);
     tcase_add_test(tc, test_metrics_zero_at_start);
+    tcase_add_test(tc, test_metrics_restored_names);
     tcase_add_test(tc, test_metrics_fifo_at_start);
     tcase_add_test(tc, test_metrics_tmp_planted);
 }

@@ -20,6 +20,7 @@ struct ar_logged {
     const char *word; /* "accept", ..., "would-permit", ... */
     const char *rule; /* never NULL ("-" if a decision named none) */
     bool exception;   /* the rule is an exception: its last match counts */
+    const char *limit; /* rule LIMIT: the limit's name; else NULL */
 };
 
 /* Do not copy an answer by value: v.reply may point into v.own_text. */
@@ -27,7 +28,7 @@ struct ar_answer {
     struct ar_verdict v; /* the decision as enforce mode makes it */
     bool refuse;         /* answer with v.decision and v.reply */
     size_t nlog;         /* decision lines to log, in this order */
-    struct ar_logged log[AR_DRY_RUN_MAX + 1];
+    struct ar_logged log[AR_DRY_RUN_MAX + 1 + 4 /* AR_LIMIT_DRY_MAX */];
 };
 
 /* ar_answer_mail - MAIL FROM: the sender-login binding. No line to log

@@ -53,6 +53,11 @@ struct ar_request {
     const char *rcpt;        /* RCPT TO argument as sent */
     const char *rcpt_mailer; /* {rcpt_mailer}; NULL when not sent */
     int64_t today;           /* days since 1970-01-01, UTC */
+    /* recent_login (authrelay.conf(5)): with a state, asked of it when an
+     * exception first needs it; without one (query, test), this value */
+    struct ar_state *state;
+    bool recent_login;
+    int64_t now; /* seconds since the epoch, for the state */
 };
 
 /* A dry-run rule that would have decided, had it not been a dry run. */
@@ -84,6 +89,7 @@ struct ar_trace {
 };
 
 struct ar_policy;
+struct ar_state;
 
 /* ar_policy_load - read and compile a policy file. On any error returns
  * NULL and d holds every error as FILE:LINE; warnings may be added either

@@ -31,8 +31,44 @@ struct ar_exception {
     struct ar_domainset *helo;
     struct ar_domainset *sender_domains;
     int sender_is_local; /* -1 not given, 0 must not be local, 1 must be */
+    bool recent_login; /* match.recent_login = true */
     unsigned networks_line, hostnames_line, helo_line, sender_domains_line,
-        sender_is_local_line;
+        sender_is_local_line, recent_login_line;
+};
+
+/* limits (authrelay.conf(5), LIMITS) */
+enum ar_limit_key { AR_LKEY_LOGIN, AR_LKEY_CLIENT };
+enum ar_limit_count { AR_LCOUNT_RECIPIENTS, AR_LCOUNT_CLIENTS };
+
+#define AR_LIMIT_PER_MAX (7u * 86400u)
+
+struct ar_limit {
+    char *name;
+    char *comment, *owner;
+    const char *file; /* owned by the policy's file list */
+    unsigned line;
+    enum ar_limit_key key;
+    enum ar_limit_count count;
+    uint32_t max; /* 1 .. */
+    uint32_t per; /* seconds, 1 .. AR_LIMIT_PER_MAX */
+    char **rules; /* the accepting rules whose recipients count */
+    size_t nrules;
+    enum ar_decision action; /* AR_TEMPFAIL or AR_REJECT */
+    struct ar_reply reply;   /* own, or the default of the action */
+    bool dry_run;
+};
+
+enum ar_backend { AR_BACKEND_MEMORY, AR_BACKEND_REDIS };
+
+/* the state section, with its defaults filled in */
+struct ar_state_conf {
+    enum ar_backend backend;
+    char *redis; /* "unix:/path" or "tcp:HOST:PORT"; NULL unless redis */
+    char *redis_user, *redis_password; /* NULL: none */
+    char *prefix;                      /* default "authrelay:" */
+    unsigned timeout_ms;               /* default 20 */
+    unsigned recent_login_ttl;         /* seconds, default 1800 */
+    size_t max_keys;                   /* default 1000000 */
 };
 
 struct ar_policy {
@@ -60,6 +96,12 @@ struct ar_policy {
     struct ar_loginmap *sl_map;
     bool sl_has_reply;
     struct ar_reply sl_reply;
+
+    struct ar_state_conf state;
+    char *control_socket; /* milter.control_socket; NULL: none */
+    struct ar_limit *limits;
+    size_t nlimits;
+    bool uses_recent_login; /* some exception has recent_login */
 
     char *metrics_file;
     unsigned metrics_interval;
